@@ -1,0 +1,59 @@
+"""d2lite: the helper package of the d2lite course book on convolutions and attention.
+
+Import it before Keras or TensorFlow in a notebook: it quiets TensorFlow's C++ and
+absl start-up logs, which are printed when TensorFlow is first imported and would
+otherwise land in every rendered page.
+"""
+
+import os as _os
+
+# Must happen before TensorFlow is imported anywhere in the process. `setdefault`
+# keeps a value the user chose (set TF_CPP_MIN_LOG_LEVEL=0 to see every log line).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+__version__ = "0.1.0"
+
+from d2lite._quiet import quiet_logs as _quiet_logs  # noqa: E402
+
+_quiet_logs()
+
+from d2lite.conv import (  # noqa: E402
+    conv2d,
+    conv_output_shape,
+    corr2d,
+    corr2d_multi_in,
+    corr2d_multi_in_out,
+    pool2d,
+    same_padding,
+)
+from d2lite.data import (  # noqa: E402
+    FASHION_MNIST_CLASSES,
+    DataSplits,
+    load_fashion_mnist,
+    load_mnist,
+)
+from d2lite.plot import plot, show_images, use_svg_display  # noqa: E402
+from d2lite.seed import set_seed  # noqa: E402
+
+# Modules added by later sections: one import line each, kept in alphabetical order.
+# (d2lite-modules-anchor)
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "DataSplits",
+    "__version__",
+    "conv2d",
+    "conv_output_shape",
+    "corr2d",
+    "corr2d_multi_in",
+    "corr2d_multi_in_out",
+    "load_fashion_mnist",
+    "load_mnist",
+    "plot",
+    "pool2d",
+    "same_padding",
+    "set_seed",
+    "show_images",
+    "use_svg_display",
+]

@@ -1,0 +1,120 @@
+"""Plotting helpers, so that every chapter's figures look the same."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["plot", "show_images", "use_svg_display"]
+
+
+def use_svg_display() -> None:
+    """Render inline Matplotlib figures as SVG (sharp at any zoom) in Jupyter."""
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # not in a notebook environment
+        return
+    set_matplotlib_formats("svg")
+
+
+def _to_numpy(a) -> np.ndarray:
+    return np.asarray(a.numpy() if hasattr(a, "numpy") else a)
+
+
+def plot(x, ys, *, xlabel: str | None = None, ylabel: str | None = None,
+         legend: Sequence[str] | None = None, title: str | None = None,
+         xscale: str = "linear", yscale: str = "linear", fmts: Sequence[str] = ("-", "m--", "g-.", "r:"),
+         figsize: tuple = (4.5, 3.0), ax=None):
+    """Plot one or several curves against the same x values.
+
+    Args:
+        x: 1-D array of length n.
+        ys: one 1-D array of length n, or a list of them.
+        legend: one label per curve.
+
+    Returns:
+        The Matplotlib axes.
+    """
+    import matplotlib.pyplot as plt
+
+    x = _to_numpy(x)
+    if x.ndim != 1:
+        raise ValueError(f"x must be 1-D, got shape {x.shape}")
+    curves = [ys] if _to_numpy(ys[0] if isinstance(ys, (list, tuple)) else ys).ndim == 0 else ys
+    if not isinstance(curves, (list, tuple)):
+        curves = [curves]
+    curves = [_to_numpy(y) for y in curves]
+    for i, y in enumerate(curves):
+        if y.shape != x.shape:
+            raise ValueError(f"ys[{i}] has shape {y.shape}, expected {x.shape} like x")
+    if legend is not None and len(legend) != len(curves):
+        raise ValueError(f"legend has {len(legend)} labels for {len(curves)} curves")
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    for i, y in enumerate(curves):
+        ax.plot(x, y, fmts[i % len(fmts)])
+    ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if legend:
+        ax.legend(legend)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def show_images(images, nrows: int, ncols: int, *, titles: Sequence[str] | None = None,
+                scale: float = 1.6, cmap: str = "gray", annotate: bool = False, fmt: str = "{:g}",
+                colorbar: bool = False, suptitle: str | None = None):
+    """Show a grid of single-channel images or small matrices.
+
+    Args:
+        images: a sequence (or array) of 2-D arrays (height, width); (h, w, 1) is
+            accepted too. They may have different sizes.
+        nrows, ncols: grid size; ``nrows * ncols`` must be at least ``len(images)``.
+        titles: optional title per image.
+        annotate: write each cell's value on it (for small matrices such as kernels).
+        colorbar: add a colour bar to each image.
+
+    Returns:
+        The array of Matplotlib axes, shape (nrows, ncols).
+    """
+    import matplotlib.pyplot as plt
+
+    images = [_to_numpy(im) for im in images]
+    if len(images) > nrows * ncols:
+        raise ValueError(f"{len(images)} images do not fit a {nrows}x{ncols} grid")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
+    images = [im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im for im in images]
+    for i, im in enumerate(images):
+        if im.ndim != 2:
+            raise ValueError(f"images[{i}] must be 2-D (height, width), got shape {im.shape}")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(images):
+            ax.axis("off")
+            continue
+        im = images[k]
+        shown = ax.imshow(im, cmap=cmap)
+        if annotate:
+            lo, hi = float(np.min(im)), float(np.max(im))
+            mid = (lo + hi) / 2
+            for (r, c), v in np.ndenumerate(im):
+                ax.text(c, r, fmt.format(float(v)), ha="center", va="center", fontsize=8,
+                        color="black" if v > mid or lo == hi else "white")
+        if colorbar:
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return axes
