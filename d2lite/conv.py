@@ -159,17 +159,39 @@ def conv_output_shape(
     return _output_size(in_hw, k_hw, pads, stride, dilation, argument="kernel_size")
 
 
+def _phase_view(x, stride):
+    """View (N, H, W, C) as (N, H/s_h, s_h, W/s_w, s_w, C): row r is [r // s_h, r % s_h].
+
+    Taking every s-th row starting at row t is then a plain slice with unit steps,
+    ``view[:, t // s : t // s + o, t % s]``, which is several times cheaper than a
+    strided slice. H and W are zero-padded at the end up to multiples of the stride
+    (those rows are never read).
+    """
+    s_h, s_w = stride
+    n_h, n_w = x.shape[1], x.shape[2]
+    extra_h, extra_w = (-n_h) % s_h, (-n_w) % s_w
+    if extra_h or extra_w:
+        x = ops.pad(x, [(0, 0), (0, extra_h), (0, extra_w), (0, 0)])
+    return ops.reshape(x, (-1, (n_h + extra_h) // s_h, s_h, (n_w + extra_w) // s_w, s_w, x.shape[-1]))
+
+
 def _window_slices(x, k_hw, out_hw, stride, dilation):
     """Yield (i, j, slice) for each kernel position; slice has shape (N, o_h, o_w, C).
 
     The slice for kernel position (i, j) holds, for every output pixel, the input
-    value that kernel entry (i, j) is multiplied with.
+    value that kernel entry (i, j) is multiplied with: rows i*d_h + r*s_h and columns
+    j*d_w + c*s_w of x for r < o_h, c < o_w.
     """
     (o_h, o_w), (s_h, s_w), (d_h, d_w) = out_hw, stride, dilation
+    phases = _phase_view(x, stride) if (s_h, s_w) != (1, 1) else None
     for i in range(k_hw[0]):
         for j in range(k_hw[1]):
             top, left = i * d_h, j * d_w
-            yield i, j, x[:, top: top + (o_h - 1) * s_h + 1: s_h, left: left + (o_w - 1) * s_w + 1: s_w, :]
+            if phases is None:
+                yield i, j, x[:, top: top + o_h, left: left + o_w, :]
+            else:
+                (q_h, r_h), (q_w, r_w) = divmod(top, s_h), divmod(left, s_w)
+                yield i, j, phases[:, q_h: q_h + o_h, r_h, q_w: q_w + o_w, r_w, :]
 
 
 # ------------------------------------------------------------------- convolution
@@ -281,7 +303,7 @@ def _reduce_windows(x, k_hw, out_hw, stride, combine):
     Max and sum are *separable*: reducing each window's rows first and then its
     columns gives the same result with k_h + k_w slices instead of k_h * k_w. All
     slices are contiguous (stride 1), which is much cheaper than strided slicing;
-    the stride is applied once, at the end, by subsampling.
+    the stride is applied once, at the end, by subsampling (see `_phase_view`).
     """
     (k_h, k_w), (o_h, o_w), (s_h, s_w) = k_hw, out_hw, stride
     rows, cols = (o_h - 1) * s_h + 1, (o_w - 1) * s_w + 1  # stride-1 positions needed
@@ -291,7 +313,9 @@ def _reduce_windows(x, k_hw, out_hw, stride, combine):
     z = y[:, :, 0:cols]
     for j in range(1, k_w):
         z = combine(z, y[:, :, j: j + cols])
-    return z[:, ::s_h, ::s_w] if (s_h, s_w) != (1, 1) else z
+    if (s_h, s_w) == (1, 1):
+        return z
+    return _phase_view(z, stride)[:, :o_h, 0, :o_w, 0, :]  # every s-th row and column
 
 
 
