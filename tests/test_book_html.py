@@ -1,0 +1,99 @@
+"""Checks of the built HTML book, run by `make book` right after the build.
+
+Marked `book`: `make test` deselects them (it does not build the book). They read
+_build/html (or $D2LITE_HTML) and fail if the book is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = Path(os.environ.get("D2LITE_HTML", ROOT / "_build" / "html"))
+
+# Lines TensorFlow, absl, oneDNN and CUDA print at start-up or on first use.
+LOG_NOISE = re.compile(
+    r"absl::InitializeLog|oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard"
+    r"|cuda_(?:platform|dnn|fft|blas)|cudart_stub|Unable to register cu(?:DNN|FFT|BLAS)"
+    r"|rebuild TensorFlow with the appropriate compiler flags|WARNING:tensorflow"
+    r"|^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\.cc:\d+\]",
+    re.MULTILINE,
+)
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part.get("chapters", [])]
+    return files
+
+
+CHAPTERS = [f for f in _toc_files() if f.startswith("chapters/")]
+
+
+def _page(doc: str) -> BeautifulSoup:
+    path = HTML / f"{doc}.html"
+    assert path.is_file(), f"{path} was not built; run `make book`"
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _main(soup: BeautifulSoup):
+    return soup.find("main") or soup
+
+
+@pytest.mark.parametrize("doc", _toc_files())
+def test_every_page_is_built(doc):
+    assert _page(doc).find("h1") is not None
+
+
+@pytest.mark.parametrize("doc", _toc_files())
+def test_no_tensorflow_log_lines_or_errors(doc):
+    text = _main(_page(doc)).get_text("\n")
+    noise = LOG_NOISE.findall(text)
+    assert not noise, f"{doc}: TensorFlow/CUDA log lines on the page: {noise[:3]}"
+    assert "Traceback (most recent call last)" not in text, f"{doc}: a traceback is shown"
+
+
+@pytest.mark.parametrize("doc", _toc_files())
+def test_references_and_citations_resolve(doc):
+    soup = _main(_page(doc))
+    # An unresolved {ref} renders as a bare span.xref outside any link; an unresolved
+    # citation or role as .problematic.
+    problems = soup.select(".problematic") + [s for s in soup.select("span.xref") if s.find_parent("a") is None]
+    assert not problems, f"{doc}: unresolved references {[p.get_text() for p in problems[:3]]}"
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_chapter_has_figures_math_exercises_and_solutions(doc):
+    soup = _main(_page(doc))
+    outputs = soup.select(".cell_output")
+    assert outputs, f"{doc}: no executed outputs"
+    figures = [o for o in outputs if o.find(["img", "svg"])]
+    assert figures, f"{doc}: no figure among the outputs"
+    assert soup.select(".math"), f"{doc}: no rendered math"
+    exercises = soup.select(".exercise")
+    solutions = soup.select(".solution")
+    assert len(exercises) >= 3, f"{doc}: {len(exercises)} exercises, need at least 3"
+    assert len(solutions) >= len(exercises), f"{doc}: an exercise has no solution"
+    for solution in solutions:
+        assert "dropdown" in solution.get("class", []), f"{doc}: solutions must be collapsed"
+
+
+def test_hidden_test_cells_are_not_rendered():
+    for doc in CHAPTERS:
+        text = _main(_page(doc)).get_text()
+        assert "# Hidden check" not in text, f"{doc}: a remove-cell test cell is visible"
+
+
+def test_bibliography_lists_cited_works():
+    entries = _main(_page("book/bibliography")).select(".citation, dl.citation > dt, div.citation")
+    assert len(entries) >= 3, "the bibliography page lists too few references"
