@@ -11,8 +11,10 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV ?= .venv
+EXTRAS ?= dev
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.d2lite-installed
+comma := ,
+STAMP := $(VENV)/.d2lite-installed-$(subst $(comma),-,$(EXTRAS))
 
 # Execute notebooks with the book's IPython profile (C-level log lines stay out of cell
 # outputs) and with TensorFlow's C++ logging off from process start.
@@ -28,29 +30,44 @@ ifeq ($(origin D2LITE_DATA), undefined)
   endif
 endif
 
-.PHONY: help install book test bench clean
+.PHONY: help install book notebooks student test bench clean
 
 help:
-	@echo "make book   build the HTML book into _build/html (executes every chapter)"
-	@echo "make test   run d2lite's unit tests and every chapter notebook (nbval)"
-	@echo "make bench  time d2lite's from-scratch operations against Keras layers"
-	@echo "make clean  remove _build (keeps .venv)"
+	@echo "make book       build the HTML book into _build/html (executes every chapter)"
+	@echo "                and the Colab notebooks into _build/notebooks"
+	@echo "make test       run d2lite's unit tests and every chapter notebook (nbval)"
+	@echo "make notebooks  only the Colab-ready notebooks, into _build/notebooks"
+	@echo "make student    the student edition (no solutions): _build/student/html and"
+	@echo "                _build/student/notebooks"
+	@echo "make bench      time d2lite's from-scratch operations against Keras layers"
+	@echo "make clean      remove _build (keeps .venv)"
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable ".[dev]"
+	$(BIN)/python -m pip install --quiet --editable ".[$(EXTRAS)]"
 	@touch $@
 
-book: $(STAMP)
-	@rm -f _build/html/reports/*.err.log
+book: $(STAMP) notebooks
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
-	$(BIN)/python -m pytest -m book tests/test_book_html.py
+	$(BIN)/python -m pytest -m book tests
+
+notebooks: $(STAMP)
+	$(BIN)/python book/tools/editions.py notebooks --out _build/notebooks
+
+# The student edition reuses the full edition's execution cache (same code cells), so
+# it costs a Sphinx build, not a second execution, after `make book`.
+student: $(STAMP)
+	$(BIN)/python book/tools/editions.py student-config --out _build/student/_config.yml
+	$(BIN)/jupyter-book build . --config _build/student/_config.yml --path-output _build/student \
+		--warningiserror --nitpick --keep-going
+	$(BIN)/python book/tools/editions.py notebooks --student --out _build/student/notebooks
+	$(BIN)/python -m pytest -m student tests
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not book"
+	$(BIN)/python -m pytest -m "not book and not student"
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_conv.py

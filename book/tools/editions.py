@@ -1,0 +1,381 @@
+"""Make the book's other editions from the chapters' MyST-markdown sources.
+
+    python book/tools/editions.py notebooks --out _build/notebooks            # Colab, full
+    python book/tools/editions.py notebooks --student --out _build/student/notebooks
+    python book/tools/editions.py student-config --out _build/student/_config.yml
+
+Colab opens only ``.ipynb``, and renders neither MyST directives nor roles. Each generated
+notebook therefore gets
+
+* a title cell linking back to the chapter's online page,
+* an install cell that installs the matching d2lite wheel when, and only when, it runs in
+  Colab (the wheel is published beside the notebooks, see `wheel_url`),
+* the chapter's cells with MyST markup turned into plain Markdown: exercise and solution
+  directives become headed paragraphs, equations get \\tag numbers, {ref}/{eq}/{cite}
+  roles become links, numbers and author-year citations.
+
+The student edition removes every solution (text and code) and puts an empty answer cell
+in its place; exercises, self-check instructions and the text stay.
+
+Everything the editions need -- repository, book URL, notebooks branch -- is read from
+_config.yml, the one place where it is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL_TAG = "d2lite-colab-install"
+SOLUTION_TAG = "d2lite-solution"
+
+
+# ----------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    repository_url: str  # https://github.com/ORG/REPO
+    book_url: str  # where the HTML book is published, ending in "/"
+    notebooks_branch: str  # the branch the publish workflow pushes _build/notebooks to
+    version: str  # d2lite.__version__
+
+    @property
+    def org_repo(self) -> str:
+        return self.repository_url.rstrip("/").split("github.com/")[1]
+
+    def page_url(self, doc: str) -> str:
+        return f"{self.book_url}{doc}.html"
+
+    def colab_url(self, doc: str) -> str:
+        return f"https://colab.research.google.com/github/{self.org_repo}/blob/{self.notebooks_branch}/{doc}.ipynb"
+
+    @property
+    def wheel_name(self) -> str:
+        return f"d2lite-{self.version}-py3-none-any.whl"
+
+    @property
+    def wheel_url(self) -> str:
+        return f"https://raw.githubusercontent.com/{self.org_repo}/{self.notebooks_branch}/wheels/{self.wheel_name}"
+
+
+def load_config(root: Path = ROOT) -> BookConfig:
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    version = re.search(r'__version__ = "([^"]+)"', (root / "d2lite" / "__init__.py").read_text()).group(1)
+    return BookConfig(
+        repository_url=config["repository"]["url"],
+        book_url=config["html"]["baseurl"].rstrip("/") + "/",
+        notebooks_branch=config["sphinx"]["config"]["d2lite_notebooks_branch"],
+        version=version,
+    )
+
+
+def chapter_docs(root: Path = ROOT) -> list[str]:
+    """The chapter documents listed in _toc.yml, in book order (e.g. 'chapters/03_padding_stride')."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    docs = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+    return [d.removesuffix(".md") for d in docs if d.startswith("chapters/")]
+
+
+# -------------------------------------------------------- MyST -> plain Markdown
+
+_FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}(?P<arg>[^\n]*)$")
+_OPTION = re.compile(r"^:[\w-]+:")
+_ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<text>[^`]*)`")
+_LABEL_LINE = re.compile(r"^\(([\w-]+)\)=\s*$", re.MULTILINE)
+_LABELLED_MATH = re.compile(r"\$\$(?P<body>.*?)\$\$[ \t]*\((?P<label>[\w-]+)\)", re.DOTALL)
+_SECTION_TITLE = re.compile(r"^\(([\w-]+)\)=\s*\n#+\s+(.+)$", re.MULTILINE)
+
+
+@dataclass
+class Context:
+    """What the conversion of one chapter needs to know."""
+
+    doc: str
+    config: BookConfig
+    sections: dict  # section label -> (doc, title), over the whole book
+    citations: dict  # bib key -> "Author et al., Year"
+    equations: dict = field(default_factory=dict)  # eq label -> number in this chapter
+    exercises: int = 0
+
+
+def book_sections(root: Path = ROOT) -> dict:
+    """Map every `(label)=` placed right before a heading to its document and title."""
+    sections = {}
+    for doc in chapter_docs(root) + ["book/intro", "book/installation", "book/notation"]:
+        path = root / f"{doc}.md"
+        if path.exists():
+            for label, title in _SECTION_TITLE.findall(path.read_text()):
+                sections[label] = (doc, title.strip())
+    return sections
+
+
+def bib_citations(root: Path = ROOT) -> dict:
+    """Author-year strings ("LeCun et al., 1998") for every entry of references.bib."""
+    try:
+        from pybtex.database import parse_file
+    except ImportError:  # pybtex comes with sphinxcontrib-bibtex; degrade to keys
+        return {}
+    cites = {}
+    for key, entry in parse_file(str(root / "book" / "references.bib")).entries.items():
+        people = entry.persons.get("author", [])
+        names = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in people]
+        who = names[0] + (" et al." if len(names) > 2 else f" and {names[1]}" if len(names) == 2 else "")
+        cites[key] = f"{who}, {entry.fields.get('year', 'n.d.')}"
+    return cites
+
+
+def _role(match: re.Match, ctx: Context) -> str:
+    role, text = match.group("role"), match.group("text")
+    explicit = re.match(r"^(?P<title>.*?)\s*<(?P<target>[^>]+)>$", text)
+    title, target = (explicit.group("title"), explicit.group("target")) if explicit else (None, text)
+    if role in ("ref", "numref", "doc"):
+        if target in ctx.sections:
+            doc, section_title = ctx.sections[target]
+            return f"[{title or section_title}]({ctx.config.page_url(doc)})"
+        return f"[{title or target}]({ctx.config.page_url(ctx.doc)}#{target})"
+    if role == "eq":
+        return f"({ctx.equations[target]})" if target in ctx.equations else f"({target})"
+    if role.startswith("cite"):
+        keys = [k.strip() for k in text.split(",")]
+        parts = [ctx.citations.get(k, k) for k in keys]
+        return f"[{'; '.join(parts)}]({ctx.config.book_url}book/bibliography.html)"
+    if role == "math":
+        return f"${text}$"
+    return title or text
+
+
+def _directive(name: str, arg: str, body: str, ctx: Context, student: bool) -> str:
+    if name in ("exercise", "exercise-start"):
+        ctx.exercises += 1
+        head = f"**Exercise {ctx.exercises}.**"
+        return f"{head} {arg.strip()}\n\n{body}".rstrip() if arg.strip() else f"{head}\n\n{body}".rstrip()
+    if name in ("solution-start", "solution"):
+        return f"**Solution.**\n\n{body}".rstrip()
+    if name in ("exercise-end", "solution-end", "bibliography", "tableofcontents"):
+        return ""
+    if name == "math":
+        return f"$$\n{body}\n$$"
+    if name in ("code-block", "code", "sourcecode"):
+        return f"```{arg.strip() or 'python'}\n{body}\n```"
+    if name in ("figure", "image"):
+        return f"![{body.strip()}]({arg.strip()})"
+    title = arg.strip() or name.capitalize()
+    quoted = "\n".join("> " + line if line else ">" for line in body.splitlines())
+    return f"> **{title}.**\n>\n{quoted}"
+
+
+def myst_to_markdown(text: str, ctx: Context, *, student: bool = False) -> str:
+    """Turn one markdown cell's MyST into Markdown that Jupyter and Colab render."""
+    text = _LABEL_LINE.sub("", text)
+    text = _LABELLED_MATH.sub(lambda m: f"$${m.group('body').rstrip()} \\tag{{{ctx.equations.get(m.group('label'), '')}}}$$",
+                              text)
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        opened = _FENCE_OPEN.match(lines[i])
+        if not opened:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence, j = opened.group("fence"), i + 1
+        while j < len(lines) and _OPTION.match(lines[j]):
+            j += 1
+        body_start = j
+        while j < len(lines) and not (lines[j].strip() and set(lines[j].strip()) == {fence[0]}
+                                      and len(lines[j].strip()) >= len(fence)):
+            j += 1
+        body = "\n".join(lines[body_start:j]).strip("\n")
+        out.append(_directive(opened.group("name"), opened.group("arg"), myst_to_markdown(body, ctx, student=student),
+                              ctx, student))
+        i = j + 1
+    result = "\n".join(out)
+    result = _ROLE.sub(lambda m: _role(m, ctx), result)
+    return re.sub(r"\n{3,}", "\n\n", result).strip()
+
+
+# ------------------------------------------------------------------- solutions
+
+_SOLUTION_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}[^\n]*\n(?::[^\n]*\n)*\1[ \t]*$", re.MULTILINE)
+_SOLUTION_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}[^\n]*\n\1[ \t]*$", re.MULTILINE)
+_SOLUTION_BLOCK = re.compile(r"^(`{3,}|:{3,})\{solution\}.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def _markdown_cells(text: str) -> list:
+    """Markdown cells for text outside gated solutions; non-gated {solution} blocks are tagged."""
+    cells, last = [], 0
+    for block in _SOLUTION_BLOCK.finditer(text):
+        if text[last: block.start()].strip():
+            cells.append(nbformat.v4.new_markdown_cell(text[last: block.start()].strip("\n")))
+        solution = nbformat.v4.new_markdown_cell(block.group(0))
+        solution.metadata["tags"] = [SOLUTION_TAG]
+        cells.append(solution)
+        last = block.end()
+    if text[last:].strip():
+        cells.append(nbformat.v4.new_markdown_cell(text[last:].strip("\n")))
+    return cells
+
+
+def mark_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Split markdown cells at gated-solution markers and tag every solution cell.
+
+    Returns a copy whose cells are each entirely inside or outside a solution; cells
+    inside carry the tag `SOLUTION_TAG` in their metadata.
+    """
+    nb = copy.deepcopy(nb)
+    cells, inside = [], False
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            if inside:
+                cell.metadata.setdefault("tags", []).append(SOLUTION_TAG)
+            cells.append(cell)
+            continue
+        text = cell.source
+        while text:
+            marker = (_SOLUTION_END if inside else _SOLUTION_START).search(text)
+            piece, rest = (text[: marker.end()], text[marker.end():]) if marker else (text, "")
+            if inside:
+                piece_cell = nbformat.v4.new_markdown_cell(piece.strip("\n"))
+                piece_cell.metadata["tags"] = [SOLUTION_TAG]
+                cells.append(piece_cell)
+            elif marker:
+                cells += _markdown_cells(piece[: marker.start()])
+                start_cell = nbformat.v4.new_markdown_cell(piece[marker.start():].strip("\n"))
+                start_cell.metadata["tags"] = [SOLUTION_TAG]
+                cells.append(start_cell)
+            else:
+                cells += _markdown_cells(piece)
+            if marker:
+                inside = not inside
+            text = rest
+    nb.cells = cells
+    return nb
+
+
+def is_solution(cell) -> bool:
+    return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+# ----------------------------------------------------------------- notebooks
+
+
+def _install_cell(config: BookConfig) -> nbformat.NotebookNode:
+    source = f'''# In Colab, install d2lite {config.version} (with Keras 3, TensorFlow and Matplotlib) first.
+# Anywhere else this cell does nothing: set up the environment as the book's Installation page says.
+import sys
+
+D2LITE_WHEEL = "{config.wheel_url}"
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", D2LITE_WHEEL], check=True)'''
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [INSTALL_TAG]
+    return cell
+
+
+def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: Path = ROOT,
+                  sections: dict | None = None, citations: dict | None = None) -> nbformat.NotebookNode:
+    """The Colab-ready notebook of one chapter (full or student edition)."""
+    source = (root / f"{doc}.md").read_text()
+    nb = mark_solutions(jupytext.reads(source, fmt="md:myst"))
+    labels = [m.group("label") for m in _LABELLED_MATH.finditer(source)]
+    ctx = Context(doc, config, sections if sections is not None else book_sections(root),
+                  citations if citations is not None else bib_citations(root),
+                  equations={label: n for n, label in enumerate(labels, start=1)})
+    title = next((line[2:].strip() for line in source.splitlines() if line.startswith("# ")), doc)
+    edition = "student edition: solutions removed" if student else "with solutions"
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {title}\n\n*d2lite {config.version}, {edition}.* This notebook is generated from the "
+            f"book's source; read the chapter online, with its figures and rendered mathematics, at "
+            f"[{config.page_url(doc)}]({config.page_url(doc)})."),
+        _install_cell(config),
+    ]
+    after_solution = False
+    for cell in nb.cells:
+        if is_solution(cell):
+            if student:
+                after_solution = True
+                continue
+        elif after_solution:
+            cells += [nbformat.v4.new_markdown_cell("**Your answer.** Write and run your code here."),
+                      nbformat.v4.new_code_cell("")]
+            after_solution = False
+        if cell.cell_type == "markdown":
+            text = myst_to_markdown(cell.source, ctx, student=student)
+            if text.startswith(f"# {title}"):
+                text = text[len(f"# {title}"):].strip()
+            if text:
+                cells.append(nbformat.v4.new_markdown_cell(text, metadata=cell.metadata))
+        else:
+            cells.append(nbformat.v4.new_code_cell(cell.source, metadata=cell.metadata))
+    if after_solution:
+        cells += [nbformat.v4.new_markdown_cell("**Your answer.** Write and run your code here."),
+                  nbformat.v4.new_code_cell("")]
+    out = nbformat.v4.new_notebook(cells=cells)
+    out.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    out.metadata["language_info"] = {"name": "python"}
+    out.metadata["colab"] = {"provenance": [], "name": Path(doc).name + ".ipynb"}
+    return out
+
+
+def write_notebooks(out: Path, *, student: bool = False, root: Path = ROOT) -> list[Path]:
+    """Write every chapter's notebook under `out`, at the chapter's path; returns the paths."""
+    config = load_config(root)
+    sections, citations = book_sections(root), bib_citations(root)
+    written = []
+    for doc in chapter_docs(root):
+        nb = make_notebook(doc, config, student=student, root=root, sections=sections, citations=citations)
+        nbformat.validate(nb)
+        path = out / f"{doc}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(path))
+        written.append(path)
+    return written
+
+
+def write_student_config(out: Path, root: Path = ROOT) -> Path:
+    """_config.yml for the student edition: solutions hidden, the full edition's execution cache."""
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    config["title"] = config["title"] + " (student edition)"
+    config["sphinx"]["config"]["hide_solutions"] = True
+    # Same code cells as the full edition, so its executed notebooks are reused.
+    config["execute"]["cache"] = str(root / "_build" / ".jupyter_cache")
+    # Paths in the config are relative to the book root, not to where this file is written.
+    config["logo"] = str(root / config["logo"])
+    config["bibtex_bibfiles"] = [str(root / b) for b in config["bibtex_bibfiles"]]
+    config["sphinx"]["config"]["html_static_path"] = [str(root / p) for p in config["sphinx"]["config"]["html_static_path"]]
+    config["sphinx"]["local_extensions"] = {k: str(root / v) for k, v in config["sphinx"]["local_extensions"].items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(config, sort_keys=False))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    nbs = sub.add_parser("notebooks", help="write the chapters as Colab-ready notebooks")
+    nbs.add_argument("--out", type=Path, required=True)
+    nbs.add_argument("--student", action="store_true", help="remove every solution")
+    cfg = sub.add_parser("student-config", help="write the student edition's _config.yml")
+    cfg.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "notebooks":
+        paths = write_notebooks(args.out, student=args.student)
+        print(f"wrote {len(paths)} notebooks to {args.out}")
+    else:
+        print(f"wrote {write_student_config(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The Colab notebooks and the student edition made by book/tools/editions.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "tools"))
+import editions  # noqa: E402
+
+CHAPTERS = editions.chapter_docs()
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    out = tmp_path_factory.mktemp("notebooks")
+    editions.write_notebooks(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    editions.write_notebooks(out, student=True)
+    return out
+
+
+def _read(folder: Path, doc: str):
+    return nbformat.read(str(folder / f"{doc}.ipynb"), as_version=4)
+
+
+def _solution_code(doc: str) -> list[str]:
+    """Distinctive lines of the chapter's solution code: not found anywhere outside solutions."""
+    import jupytext
+
+    nb = editions.mark_solutions(jupytext.read(ROOT / f"{doc}.md"))
+    outside = "\n".join(c.source for c in nb.cells if not editions.is_solution(c))
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and editions.is_solution(cell):
+            lines += [line.strip() for line in cell.source.splitlines()
+                      if len(line.strip()) > 15 and not line.strip().startswith("#") and line.strip() not in outside]
+    return lines
+
+
+def test_config_is_read_from_config_yml():
+    config = editions.load_config()
+    assert config.org_repo.count("/") == 1
+    assert config.colab_url("chapters/x").endswith(f"/blob/{config.notebooks_branch}/chapters/x.ipynb")
+    assert config.wheel_url.endswith(f"d2lite-{config.version}-py3-none-any.whl")
+    import d2lite
+
+    assert config.version == d2lite.__version__
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_colab_notebook_has_title_install_cell_and_plain_markdown(full, doc):
+    nb = _read(full, doc)
+    nbformat.validate(nb)
+    config = editions.load_config()
+    title, install = nb.cells[0], nb.cells[1]
+    assert title.cell_type == "markdown" and config.page_url(doc) in title.source
+    assert editions.INSTALL_TAG in install.metadata["tags"]
+    assert '"google.colab" in sys.modules' in install.source and config.wheel_url in install.source
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert "```{" not in cell.source, f"a MyST directive is left in {doc}: {cell.source[:80]}"
+            assert "}`" not in cell.source.replace("\\}`", ""), f"a MyST role is left in {doc}: {cell.source[:120]}"
+    # Every code cell of the source is there, in order (hidden checks included).
+    import jupytext
+
+    source_code = [c.source for c in jupytext.read(ROOT / f"{doc}.md").cells if c.cell_type == "code"]
+    assert [c.source for c in nb.cells[2:] if c.cell_type == "code"] == source_code
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_student_notebook_has_exercises_but_no_solutions(full, student, doc):
+    full_nb, student_nb = _read(full, doc), _read(student, doc)
+    student_text = "\n".join(c.source for c in student_nb.cells)
+    exercises = [c for c in full_nb.cells if c.cell_type == "markdown" and "**Exercise " in c.source]
+    assert len(exercises) >= 3
+    assert student_text.count("**Exercise ") == "\n".join(c.source for c in exercises).count("**Exercise ")
+    assert "**Solution.**" not in student_text
+    assert not any(editions.is_solution(c) for c in student_nb.cells)
+    distinctive = _solution_code(doc)
+    assert distinctive, f"{doc}: no solution code found to check"
+    for line in distinctive:
+        assert line not in student_text, f"solution code left in the student notebook of {doc}: {line}"
+    assert student_text.count("**Your answer.**") == full_nb_solutions(full_nb)
+
+
+def full_nb_solutions(nb) -> int:
+    return sum(1 for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("**Solution.**"))
+
+
+def test_mark_solutions_splits_cells_at_the_markers():
+    text = ("Intro.\n\n```{exercise}\n:label: ex-a\nQ?\n```\n\n```{solution-start} ex-a\n:class: dropdown\n```\n"
+            "Because.\n\n```{solution-end}\n```\n\nAfter.")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+    cells = editions.mark_solutions(nb).cells
+    flags = [(editions.is_solution(c), c.source.splitlines()[0]) for c in cells]
+    assert flags == [(False, "Intro."), (True, "```{solution-start} ex-a"), (True, "Because."), (False, "After.")]
+
+
+def test_myst_roles_and_directives_become_markdown():
+    config = editions.load_config()
+    ctx = editions.Context("chapters/03_padding_stride", config, {"sec-x": ("chapters/01_a", "A Title")},
+                           {"lecun1998gradient": "LeCun et al., 1998"}, equations={"eq-y": 2})
+    text = ("See {ref}`sec-x`, {eq}`eq-y` and {cite}`lecun1998gradient`.\n\n"
+            "$$\na = b\n$$ (eq-y)\n\n```{note}\nMind the gap.\n```")
+    out = editions.myst_to_markdown(text, ctx)
+    assert "[A Title](https://" in out and "chapters/01_a.html" in out
+    assert "(2)" in out and "\\tag{2}" in out
+    assert "LeCun et al., 1998" in out
+    assert "> **Note.**" in out and "```" not in out
+
+
+def test_student_config_hides_solutions_and_reuses_the_execution_cache(tmp_path):
+    import yaml
+
+    path = editions.write_student_config(tmp_path / "_config.yml")
+    config = yaml.safe_load(path.read_text())
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    assert config["execute"]["cache"].endswith("_build/.jupyter_cache")
+    assert Path(config["bibtex_bibfiles"][0]).is_file()
+
+
+def test_generated_notebook_runs_in_a_fresh_environment_with_the_wheel(full, tmp_path):
+    """Build the wheel, install it in a new venv the way Colab's install cell would, run a chapter."""
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+                   check=True)
+    config = editions.load_config()
+    wheel = wheels / config.wheel_name
+    assert wheel.is_file(), f"the wheel is named {list(wheels.iterdir())}, not {config.wheel_name}"
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    doc = "chapters/03_padding_stride"
+    nb = _read(full, doc)
+    install = nb.cells[1].source.replace(config.wheel_url, str(wheel))
+    # Run the install cell as Colab would: with google.colab importable.
+    colab = f"import sys, types; sys.modules['google.colab'] = types.ModuleType('google.colab'); exec({install!r})"
+    subprocess.run([str(python), "-c", colab], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "ipykernel"], check=True)  # Colab's kernel
+    subprocess.run([str(python), "-c", "import d2lite, keras; print(d2lite.__version__, keras.__version__)"],
+                   check=True)
+
+    # Execute the generated notebook in that environment's kernel.
+    from nbclient import NotebookClient
+
+    kernels = tmp_path / "kernels"
+    subprocess.run([str(python), "-m", "ipykernel", "install", "--prefix", str(kernels), "--name", "fresh-venv"],
+                   check=True, capture_output=True)
+    env = {"JUPYTER_PATH": str(kernels / "share" / "jupyter")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client = NotebookClient(nb, kernel_name="fresh-venv", timeout=600,
+                                resources={"metadata": {"path": str(ROOT / "chapters")}})
+        client.execute()
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    assert any(o.get("output_type") == "display_data" for c in nb.cells for o in c.get("outputs", []))
