@@ -88,6 +88,30 @@ def test_chapter_has_figures_math_exercises_and_solutions(doc):
         assert "dropdown" in solution.get("class", []), f"{doc}: solutions must be collapsed"
 
 
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_colab_button_opens_a_generated_notebook(doc):
+    """The Colab link targets <notebooks branch>/<doc>.ipynb, which `make notebooks` wrote."""
+    links = [a["href"] for a in _page(doc).select("a[href*='colab.research.google.com']")]
+    assert links, f"{doc}: no Colab button"
+    branch = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["d2lite_notebooks_branch"]
+    for href in links:
+        assert href.endswith(f"/blob/{branch}/{doc}.ipynb"), href
+    notebook = ROOT / "_build" / "notebooks" / f"{doc}.ipynb"
+    assert notebook.is_file(), f"{notebook} was not generated"
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_download_and_binder_buttons(doc):
+    soup = _page(doc)
+    downloads = [a["href"] for a in soup.select("a[href*='_sources/']")]
+    assert any(h.endswith(".ipynb") for h in downloads) and any(h.endswith(".md") for h in downloads)
+    for href in downloads:
+        target = (HTML / doc).parent / href
+        assert target.resolve().is_file(), f"{doc}: download link {href} points to nothing"
+    binder = [a["href"] for a in soup.select("a[href*='mybinder.org']")]
+    assert binder and all(h.endswith(f"{doc}.md") for h in binder), binder
+
+
 def test_hidden_test_cells_are_not_rendered():
     for doc in CHAPTERS:
         text = _main(_page(doc)).get_text()
