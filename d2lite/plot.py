@@ -105,11 +105,12 @@ def show_images(images, nrows: int, ncols: int, *, titles: Sequence[str] | None 
         im = images[k]
         shown = ax.imshow(im, cmap=cmap)
         if annotate:
-            lo, hi = float(np.min(im)), float(np.max(im))
-            mid = (lo + hi) / 2
+            # Dark text on light cells and light text on dark ones, whatever the colormap.
             for (r, c), v in np.ndenumerate(im):
+                red, green, blue, _ = shown.cmap(shown.norm(v))
+                light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5
                 ax.text(c, r, fmt.format(float(v)), ha="center", va="center", fontsize=8,
-                        color="black" if v > mid or lo == hi else "white")
+                        color="black" if light else "white")
         if colorbar:
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
         if titles is not None:
