@@ -4,3 +4,6 @@
 # the build log instead of being captured into the notebook's cell outputs.
 c = get_config()  # noqa: F821 - provided by IPython when it loads this file
 c.IPKernelApp.capture_fd_output = False
+# jupyter_client 8.10 makes every kernel warn that it talks over loopback TCP without
+# encryption; the book's kernels only ever talk to the local build, so keep the log clean.
+c.IPKernelApp.log_level = "ERROR"
