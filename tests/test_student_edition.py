@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STUDENT = ROOT / "_build" / "student"
 sys.path.insert(0, str(ROOT / "book" / "tools"))
 import editions  # noqa: E402
-from test_editions import _solution_code  # noqa: E402
+from tests.test_editions import _solution_code  # noqa: E402
 
 CHAPTERS = editions.chapter_docs()
 
