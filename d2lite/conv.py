@@ -2,8 +2,8 @@
 
 Every function here is vectorised the same way: instead of looping over output
 pixels, it loops over the (few) positions *inside the kernel window* and, for each,
-takes one strided slice of the whole input. A 3x3 kernel therefore costs nine slices
-and nine matrix products, whatever the image size. The functions use `keras.ops`, so
+takes one slice of the whole input. A 3x3 kernel therefore costs nine slices, whatever
+the image size; `conv2d` then multiplies all of them by the kernel in one matrix product. The functions use `keras.ops`, so
 they accept NumPy arrays or tensors of any Keras backend and are differentiable.
 
 Layout is channels-last, as in Keras: images are (height, width) for one channel,
@@ -23,7 +23,12 @@ import numbers
 from typing import Union
 
 import keras
+import numpy as np
 from keras import ops
+
+# conv2d builds the im2col matrix (k_h k_w copies of the input) when it has at most this
+# many entries (256 MiB of float32); beyond that it accumulates one product per kernel tap.
+_IM2COL_MAX_ELEMENTS = 1 << 26
 
 IntPair = Union[int, "tuple[int, int]"]
 Padding = Union[int, "tuple[int, int]", str]
@@ -231,10 +236,22 @@ def conv2d(x, kernel, bias=None, *, stride: IntPair = 1, padding: Padding = 0, d
     out_hw = _output_size(in_hw, k_hw, pads, stride, dilation)
     if any(p for pair in pads for p in pair):
         x = ops.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
-    y = None
-    for i, j, window in _window_slices(x, k_hw, out_hw, stride, dilation):
-        term = ops.matmul(window, kernel[i, j])  # (N, o_h, o_w, c_in) @ (c_in, c_out)
-        y = term if y is None else y + term
+    windows = [window for _, _, window in _window_slices(x, k_hw, out_hw, stride, dilation)]
+    c_in, c_out = kernel.shape[2], kernel.shape[3]
+    patch_size = math.prod(windows[0].shape) * len(windows) if None not in windows[0].shape else None
+    if c_in > 1 and patch_size is not None and patch_size <= _IM2COL_MAX_ELEMENTS:
+        # Stack the windows along the channel axis -- the "im2col" matrix, shape
+        # (N, o_h, o_w, k_h k_w c_in) -- and multiply once by the kernel as a matrix.
+        patches = ops.concatenate(windows, axis=-1)
+        y = ops.matmul(patches, ops.reshape(kernel, (-1, c_out)))
+    else:  # one product per kernel position, accumulated (no k_h k_w-fold copy of x)
+        y = None
+        for (i, j), window in zip(((i, j) for i in range(k_hw[0]) for j in range(k_hw[1])), windows):
+            if c_in == 1:  # a broadcast product is cheaper than a matmul with inner size 1
+                term = window * kernel[i, j, 0]  # (N, o_h, o_w, 1) * (c_out,)
+            else:
+                term = ops.matmul(window, kernel[i, j])  # (N, o_h, o_w, c_in) @ (c_in, c_out)
+            y = term if y is None else y + term
     if bias is not None:
         bias = ops.cast(_as_float_tensor(bias, "bias", 1, "(c_out,)"), x.dtype)
         if bias.shape[0] != kernel.shape[3]:
@@ -295,6 +312,12 @@ def corr2d_multi_in_out(x, kernel, *, stride: IntPair = 1, padding: Padding = 0)
 
 
 # ---------------------------------------------------------------------- pooling
+
+
+def _real_cells(size: int, window: int, stride: int, before: int, out: int):
+    """For each of `out` windows along one axis, how many of its cells are real (not padding)."""
+    starts = np.arange(out) * stride - before
+    return np.minimum(starts + window, size) - np.maximum(starts, 0)
 
 
 def _reduce_windows(x, k_hw, out_hw, stride, combine):
@@ -371,10 +394,11 @@ def pool2d(x, pool_size: IntPair, *, stride: IntPair | None = None, padding: Pad
             batched = ops.pad(batched, widths)
         total = _reduce_windows(batched, k_hw, out_hw, stride, ops.add)
         if keras_same and padded:
-            # Keras divides by the number of real (unpadded) cells under each window:
-            # sum-pool a mask of ones to count them.
-            ones = ops.pad(ops.ones((1,) + in_hw + (1,), dtype=x.dtype), widths)
-            y = total / _reduce_windows(ones, k_hw, out_hw, stride, ops.add)
+            # Keras divides by the number of real (unpadded) cells under each window, which
+            # is (real rows under it) x (real columns under it).
+            rows, cols = (_real_cells(n, k, s, pad[0], o)
+                          for n, k, s, pad, o in zip(in_hw, k_hw, stride, pads, out_hw))
+            y = total / ops.convert_to_tensor(np.outer(rows, cols)[None, :, :, None], dtype=x.dtype)
         else:
             y = total / float(k_hw[0] * k_hw[1])
     return {2: lambda t: t[0, :, :, 0], 3: lambda t: t[0], 4: lambda t: t}[rank](y)

@@ -176,3 +176,14 @@ def test_bad_input_raises_clear_error(call, error, match):
 def test_module_exports():
     for name in conv.__all__:
         assert getattr(d2lite, name) is getattr(conv, name)
+
+
+@pytest.mark.parametrize("padding,stride", [("valid", 1), ("same", 2), (1, (2, 1))])
+def test_conv2d_without_im2col_gives_the_same_result(monkeypatch, padding, stride):
+    """Inputs too large for the im2col matrix take the per-tap path; force it here."""
+    x = RNG.normal(size=(2, 9, 10, 3)).astype("float32")
+    kernel = RNG.normal(size=(3, 2, 3, 4)).astype("float32")
+    with_im2col = np.asarray(d2lite.conv2d(x, kernel, stride=stride, padding=padding))
+    monkeypatch.setattr(conv, "_IM2COL_MAX_ELEMENTS", 0)
+    np.testing.assert_allclose(d2lite.conv2d(x, kernel, stride=stride, padding=padding), with_im2col,
+                               atol=1e-5, rtol=1e-5)
