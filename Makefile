@@ -54,8 +54,12 @@ book: $(STAMP) notebooks
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(BIN)/python -m pytest -m book tests
 
+# The Colab notebooks and, beside them, the wheel their install cell fetches: the publish
+# workflow pushes _build/notebooks as it is to the notebooks branch.
 notebooks: $(STAMP)
 	$(BIN)/python book/tools/editions.py notebooks --out _build/notebooks
+	rm -rf _build/notebooks/wheels
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir _build/notebooks/wheels .
 
 # The student edition reuses the full edition's execution cache (same code cells), so
 # it costs a Sphinx build, not a second execution, after `make book`.

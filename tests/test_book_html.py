@@ -100,6 +100,13 @@ def test_colab_button_opens_a_generated_notebook(doc):
     assert notebook.is_file(), f"{notebook} was not generated"
 
 
+def test_the_wheel_the_install_cells_fetch_is_published_beside_the_notebooks():
+    import d2lite
+
+    wheel = ROOT / "_build" / "notebooks" / "wheels" / f"d2lite-{d2lite.__version__}-py3-none-any.whl"
+    assert wheel.is_file(), f"{wheel} missing: `make notebooks` builds it"
+
+
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_download_and_binder_buttons(doc):
     soup = _page(doc)
