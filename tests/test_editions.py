@@ -127,7 +127,7 @@ def test_student_config_hides_solutions_and_reuses_the_execution_cache(tmp_path)
 
     path = editions.write_student_config(tmp_path / "_config.yml")
     config = yaml.safe_load(path.read_text())
-    assert config["sphinx"]["config"]["hide_solutions"] is True
+    assert config["sphinx"]["config"]["d2lite_student_edition"] is True
     assert config["execute"]["cache"].endswith("_build/.jupyter_cache")
     assert Path(config["bibtex_bibfiles"][0]).is_file()
 

@@ -347,7 +347,7 @@ def write_student_config(out: Path, root: Path = ROOT) -> Path:
     """_config.yml for the student edition: solutions hidden, the full edition's execution cache."""
     config = yaml.safe_load((root / "_config.yml").read_text())
     config["title"] = config["title"] + " (student edition)"
-    config["sphinx"]["config"]["hide_solutions"] = True
+    config["sphinx"]["config"]["d2lite_student_edition"] = True  # see book/tools/d2lite_book.py
     # Same code cells as the full edition, so its executed notebooks are reused.
     config["execute"]["cache"] = str(root / "_build" / ".jupyter_cache")
     # Paths in the config are relative to the book root, not to where this file is written.
