@@ -35,25 +35,47 @@ from d2lite.data import (  # noqa: E402
 )
 from d2lite.plot import plot, show_images, use_svg_display  # noqa: E402
 from d2lite.seed import set_seed  # noqa: E402
+from d2lite import check  # noqa: E402  (self-checks: d2lite.check.corr2d(my_fn), ...)
 
 # Modules added by later sections: one import line each, kept in alphabetical order.
 # (d2lite-modules-anchor)
+from d2lite.conv_grad import conv2d_backward, im2col, insert_zeros  # noqa: E402
+from d2lite.conv_math import (  # noqa: E402
+    conv2d_true,
+    conv_matrix,
+    conv_transpose_output_shape,
+    fft_conv2d,
+    receptive_field,
+)
+from d2lite.training import LivePlot, TrainHistory, train  # noqa: E402
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "DataSplits",
+    "LivePlot",
+    "TrainHistory",
     "__version__",
+    "check",
     "conv2d",
+    "conv2d_backward",
+    "conv2d_true",
+    "conv_matrix",
     "conv_output_shape",
+    "conv_transpose_output_shape",
     "corr2d",
     "corr2d_multi_in",
     "corr2d_multi_in_out",
+    "fft_conv2d",
+    "im2col",
+    "insert_zeros",
     "load_fashion_mnist",
     "load_mnist",
     "plot",
     "pool2d",
+    "receptive_field",
     "same_padding",
     "set_seed",
     "show_images",
+    "train",
     "use_svg_display",
 ]

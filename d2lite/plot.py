@@ -24,7 +24,7 @@ def _to_numpy(a) -> np.ndarray:
 
 def plot(x, ys, *, xlabel: str | None = None, ylabel: str | None = None,
          legend: Sequence[str] | None = None, title: str | None = None,
-         xscale: str = "linear", yscale: str = "linear", fmts: Sequence[str] = ("-", "m--", "g-.", "r:"),
+         xscale: str = "linear", yscale: str = "linear", fmts: Sequence[str] = ("-", "m--", "g-.", "r:", "c-", "k--"),
          figsize: tuple = (4.5, 3.0), ax=None):
     """Plot one or several curves against the same x values.
 
