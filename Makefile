@@ -39,7 +39,8 @@ help:
 	@echo "make notebooks  only the Colab-ready notebooks, into _build/notebooks"
 	@echo "make student    the student edition (no solutions): _build/student/html and"
 	@echo "                _build/student/notebooks"
-	@echo "make bench      time d2lite's from-scratch operations against Keras layers"
+	@echo "make bench      time d2lite's from-scratch operations against Keras layers,"
+	@echo "                and d2lite.train against plain model.fit"
 	@echo "make clean      remove _build (keeps .venv)"
 
 install: $(STAMP)
@@ -75,6 +76,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_conv.py
+	$(BIN)/python bench/bench_train.py
 
 clean:
 	rm -rf _build
