@@ -78,6 +78,9 @@ def test_colab_notebook_has_title_install_cell_and_plain_markdown(full, doc):
 
     source_code = [c.source for c in jupytext.read(ROOT / f"{doc}.md").cells if c.cell_type == "code"]
     assert [c.source for c in nb.cells[2:] if c.cell_type == "code"] == source_code
+    for cell in nb.cells:
+        if "remove-cell" in cell.metadata.get("tags", []):
+            assert cell.metadata["jupyter"]["source_hidden"] is True
 
 
 @pytest.mark.parametrize("doc", CHAPTERS)

@@ -317,7 +317,12 @@ def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: 
             if text:
                 cells.append(nbformat.v4.new_markdown_cell(text, metadata=cell.metadata))
         else:
-            cells.append(nbformat.v4.new_code_cell(cell.source, metadata=cell.metadata))
+            code = nbformat.v4.new_code_cell(cell.source, metadata=cell.metadata)
+            if "remove-cell" in cell.metadata.get("tags", []):
+                # The book hides its test cells; notebooks keep them (they check the text's
+                # claims as you run) but collapsed, where the front end supports it.
+                code.metadata.setdefault("jupyter", {})["source_hidden"] = True
+            cells.append(code)
     if after_solution:
         cells += [nbformat.v4.new_markdown_cell("**Your answer.** Write and run your code here."),
                   nbformat.v4.new_code_cell("")]
