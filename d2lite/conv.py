@@ -199,6 +199,23 @@ def _window_slices(x, k_hw, out_hw, stride, dilation):
                 yield i, j, phases[:, q_h: q_h + o_h, r_h, q_w: q_w + o_w, r_w, :]
 
 
+def _pad_spatial(x, pads):
+    """Zero-pad the spatial axes of x (N, H, W, C) by ((top, bottom), (left, right))."""
+    if any(p for pair in pads for p in pair):
+        x = ops.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
+    return x
+
+
+def _im2col(x_padded, k_hw, out_hw, stride, dilation):
+    """Every window of an already padded x (N, H, W, C) as one row: (N, o_h, o_w, k_h k_w C).
+
+    Rows are ordered like a flattened (k_h, k_w, C, c_out) kernel: kernel row, then column,
+    then channel, so ``_im2col(...) @ reshape(kernel, (-1, c_out))`` is the convolution.
+    """
+    windows = [window for _, _, window in _window_slices(x_padded, k_hw, out_hw, stride, dilation)]
+    return ops.concatenate(windows, axis=-1)
+
+
 # ------------------------------------------------------------------- convolution
 
 
@@ -234,19 +251,16 @@ def conv2d(x, kernel, bias=None, *, stride: IntPair = 1, padding: Padding = 0, d
     in_hw, k_hw = tuple(x.shape[1:3]), tuple(kernel.shape[:2])
     pads = _resolve_padding(padding, in_hw, k_hw, stride, dilation)
     out_hw = _output_size(in_hw, k_hw, pads, stride, dilation)
-    if any(p for pair in pads for p in pair):
-        x = ops.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
-    windows = [window for _, _, window in _window_slices(x, k_hw, out_hw, stride, dilation)]
+    x = _pad_spatial(x, pads)
     c_in, c_out = kernel.shape[2], kernel.shape[3]
-    patch_size = math.prod(windows[0].shape) * len(windows) if None not in windows[0].shape else None
+    taps = k_hw[0] * k_hw[1]
+    patch_size = None if x.shape[0] is None else x.shape[0] * out_hw[0] * out_hw[1] * c_in * taps
     if c_in > 1 and patch_size is not None and patch_size <= _IM2COL_MAX_ELEMENTS:
-        # Stack the windows along the channel axis -- the "im2col" matrix, shape
-        # (N, o_h, o_w, k_h k_w c_in) -- and multiply once by the kernel as a matrix.
-        patches = ops.concatenate(windows, axis=-1)
-        y = ops.matmul(patches, ops.reshape(kernel, (-1, c_out)))
+        # All windows as rows of one matrix ("im2col"), times the kernel as a matrix.
+        y = ops.matmul(_im2col(x, k_hw, out_hw, stride, dilation), ops.reshape(kernel, (-1, c_out)))
     else:  # one product per kernel position, accumulated (no k_h k_w-fold copy of x)
         y = None
-        for (i, j), window in zip(((i, j) for i in range(k_hw[0]) for j in range(k_hw[1])), windows):
+        for i, j, window in _window_slices(x, k_hw, out_hw, stride, dilation):
             if c_in == 1:  # a broadcast product is cheaper than a matmul with inner size 1
                 term = window * kernel[i, j, 0]  # (N, o_h, o_w, 1) * (c_out,)
             else:

@@ -27,10 +27,11 @@ from d2lite.conv import (
     IntPair,
     Padding,
     _as_float_tensor,
+    _im2col,
     _output_size,
+    _pad_spatial,
     _pair,
     _resolve_padding,
-    _window_slices,
     conv2d,
 )
 
@@ -64,20 +65,6 @@ def insert_zeros(x, stride: IntPair):
     spread = ops.pad(x[:, :, None, :, None, :], [(0, 0), (0, 0), (0, s_h - 1), (0, 0), (0, s_w - 1), (0, 0)])
     spread = ops.reshape(spread, (b, h * s_h, w * s_w, c))
     return spread[:, : (h - 1) * s_h + 1, : (w - 1) * s_w + 1, :]
-
-
-def _pad(x, pads):
-    """Zero-pad the spatial axes of x (N, H, W, C) by ((top, bottom), (left, right))."""
-    if any(p for pair in pads for p in pair):
-        x = ops.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
-    return x
-
-
-def _im2col(x_padded, k_hw, out_hw, stride, dilation):
-    """im2col of an already padded input; internal, arguments trusted."""
-    windows = [w for _, _, w in _window_slices(x_padded, k_hw, out_hw, stride, dilation)]
-    cols = ops.stack(windows, axis=3)  # (batch, o_h, o_w, k_h * k_w, c_in)
-    return ops.reshape(cols, (-1, *out_hw, k_hw[0] * k_hw[1] * x_padded.shape[-1]))
 
 
 def im2col(x, kernel_size: IntPair, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1):
@@ -114,7 +101,7 @@ def im2col(x, kernel_size: IntPair, *, stride: IntPair = 1, padding: Padding = 0
     in_hw = tuple(x.shape[1:3])
     pads = _resolve_padding(padding, in_hw, k_hw, stride, dilation)
     o_h, o_w = _output_size(in_hw, k_hw, pads, stride, dilation, argument="kernel_size")
-    return _im2col(_pad(x, pads), k_hw, (o_h, o_w), stride, dilation)
+    return _im2col(_pad_spatial(x, pads), k_hw, (o_h, o_w), stride, dilation)
 
 
 def conv2d_backward(x, kernel, grad_y, *, stride: IntPair = 1, padding: Padding = 0) -> tuple:
@@ -164,7 +151,7 @@ def conv2d_backward(x, kernel, grad_y, *, stride: IntPair = 1, padding: Padding 
     grad_bias = ops.sum(grad_y, axis=(0, 1, 2))
 
     # dL/dkernel = im2col(x)^T @ grad_y, summed over every output position in the batch.
-    cols = _im2col(_pad(x, pads), (k_h, k_w), (o_h, o_w), stride, (1, 1))
+    cols = _im2col(_pad_spatial(x, pads), (k_h, k_w), (o_h, o_w), stride, (1, 1))
     rows = k_h * k_w * c_in
     grad_kernel = ops.matmul(ops.transpose(ops.reshape(cols, (-1, rows))), ops.reshape(grad_y, (-1, c_out)))
     grad_kernel = ops.reshape(grad_kernel, (k_h, k_w, c_in, c_out))
