@@ -32,6 +32,7 @@ from d2lite.data import (  # noqa: E402
     DataSplits,
     load_fashion_mnist,
     load_mnist,
+    shift_images,
 )
 from d2lite.plot import plot, show_images, use_svg_display  # noqa: E402
 from d2lite.seed import set_seed  # noqa: E402
@@ -75,6 +76,7 @@ __all__ = [
     "receptive_field",
     "same_padding",
     "set_seed",
+    "shift_images",
     "show_images",
     "train",
     "use_svg_display",

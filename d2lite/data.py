@@ -28,7 +28,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["FASHION_MNIST_CLASSES", "DataSplits", "DatasetSpec", "load_fashion_mnist", "load_mnist"]
+__all__ = ["FASHION_MNIST_CLASSES", "DataSplits", "DatasetSpec", "load_fashion_mnist", "load_mnist", "shift_images"]
 
 FASHION_MNIST_CLASSES = (
     "t-shirt/top", "trouser", "pullover", "dress", "coat",
@@ -241,6 +241,37 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, normalize: bool = T
                opener: Callable = _urlopen) -> DataSplits:
     """Load the real MNIST digits (LeCun et al., 1998); same layout as `load_fashion_mnist`."""
     return _load(MNIST, data_dir, normalize, opener)
+
+
+def shift_images(images, dy: int, dx: int) -> np.ndarray:
+    """Move the content of a batch of images `dy` pixels down and `dx` right, filling with zeros.
+
+    Negative `dy` / `dx` move up / left. What leaves the frame is lost.
+
+    Args:
+        images: array of shape (batch, height, width, channels).
+        dy, dx: ints with ``|dy| < height`` and ``|dx| < width``.
+
+    Returns:
+        NumPy array of the same shape and dtype.
+
+    Raises:
+        ValueError: wrong rank, or a shift as large as the image.
+        TypeError: a shift that is not an int.
+    """
+    x = np.asarray(images)
+    if x.ndim != 4:
+        raise ValueError(f"images must have rank 4, shape (batch, height, width, channels); got shape {x.shape}")
+    h, w = x.shape[1:3]
+    for name, value, size, axis in (("dy", dy, h, "height"), ("dx", dx, w, "width")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+        if abs(value) >= size:
+            raise ValueError(f"|{name}| must be smaller than the image {axis} ({size}), got {value}")
+    out = np.zeros_like(x)
+    out[:, max(dy, 0): h + min(dy, 0), max(dx, 0): w + min(dx, 0)] = \
+        x[:, max(-dy, 0): h - max(dy, 0), max(-dx, 0): w - max(dx, 0)]
+    return out
 
 
 def class_names_of(labels: Sequence[int], names: Sequence[str] = FASHION_MNIST_CLASSES) -> list:

@@ -148,3 +148,26 @@ def test_read_idx_rejects_other_files(tmp_path):
         f.write(b"\x00\x00\x0d\x01" + (4).to_bytes(4, "big") + b"\x00" * 16)  # float IDX
     with pytest.raises(ValueError, match="not an unsigned-byte IDX file"):
         data.read_idx(path)
+
+
+def test_shift_images_moves_content_and_fills_zeros():
+    x = np.arange(2 * 4 * 5 * 1, dtype="float32").reshape(2, 4, 5, 1) + 1
+    down_right = d2lite.shift_images(x, 1, 2)
+    np.testing.assert_array_equal(down_right[:, 1:, 2:], x[:, :-1, :-2])
+    assert not down_right[:, :1].any() and not down_right[:, :, :2].any()
+    up_left = d2lite.shift_images(x, -1, -2)
+    np.testing.assert_array_equal(up_left[:, :-1, :-2], x[:, 1:, 2:])
+    assert not up_left[:, -1:].any() and not up_left[:, :, -2:].any()
+    np.testing.assert_array_equal(d2lite.shift_images(x, 0, 0), x)
+    assert d2lite.shift_images(x, 1, 1).dtype == x.dtype
+
+
+@pytest.mark.parametrize("args,error,match", [
+    ((np.zeros((4, 5, 1)), 1, 1), ValueError, r"images must have rank 4"),
+    ((np.zeros((1, 4, 5, 1)), 4, 0), ValueError, r"\|dy\| must be smaller than the image height \(4\)"),
+    ((np.zeros((1, 4, 5, 1)), 0, -5), ValueError, r"\|dx\| must be smaller than the image width \(5\)"),
+    ((np.zeros((1, 4, 5, 1)), 1.5, 0), TypeError, r"dy must be an int"),
+])
+def test_shift_images_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        d2lite.shift_images(*args)
