@@ -19,7 +19,6 @@ from unittest import mock
 
 import jupytext
 import nbval.plugin
-import pytest
 
 _durations: dict = defaultdict(float)
 

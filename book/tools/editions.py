@@ -154,7 +154,7 @@ def _role(match: re.Match, ctx: Context) -> str:
     return title or text
 
 
-def _directive(name: str, arg: str, body: str, ctx: Context, student: bool) -> str:
+def _directive(name: str, arg: str, body: str, ctx: Context) -> str:
     if name in ("exercise", "exercise-start"):
         ctx.exercises += 1
         head = f"**Exercise {ctx.exercises}.**"
@@ -174,7 +174,7 @@ def _directive(name: str, arg: str, body: str, ctx: Context, student: bool) -> s
     return f"> **{title}.**\n>\n{quoted}"
 
 
-def myst_to_markdown(text: str, ctx: Context, *, student: bool = False) -> str:
+def myst_to_markdown(text: str, ctx: Context) -> str:
     """Turn one markdown cell's MyST into Markdown that Jupyter and Colab render."""
     text = _LABEL_LINE.sub("", text)
     text = _LABELLED_MATH.sub(lambda m: f"$${m.group('body').rstrip()} \\tag{{{ctx.equations.get(m.group('label'), '')}}}$$",
@@ -194,8 +194,7 @@ def myst_to_markdown(text: str, ctx: Context, *, student: bool = False) -> str:
                                       and len(lines[j].strip()) >= len(fence)):
             j += 1
         body = "\n".join(lines[body_start:j]).strip("\n")
-        out.append(_directive(opened.group("name"), opened.group("arg"), myst_to_markdown(body, ctx, student=student),
-                              ctx, student))
+        out.append(_directive(opened.group("name"), opened.group("arg"), myst_to_markdown(body, ctx), ctx))
         i = j + 1
     result = "\n".join(out)
     result = _ROLE.sub(lambda m: _role(m, ctx), result)
@@ -311,7 +310,7 @@ def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: 
                       nbformat.v4.new_code_cell("")]
             after_solution = False
         if cell.cell_type == "markdown":
-            text = myst_to_markdown(cell.source, ctx, student=student)
+            text = myst_to_markdown(cell.source, ctx)
             if text.startswith(f"# {title}"):
                 text = text[len(f"# {title}"):].strip()
             if text:
