@@ -24,7 +24,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -272,8 +272,3 @@ def shift_images(images, dy: int, dx: int) -> np.ndarray:
     out[:, max(dy, 0): h + min(dy, 0), max(dx, 0): w + min(dx, 0)] = \
         x[:, max(-dy, 0): h - max(dy, 0), max(-dx, 0): w - max(dx, 0)]
     return out
-
-
-def class_names_of(labels: Sequence[int], names: Sequence[str] = FASHION_MNIST_CLASSES) -> list:
-    """Map integer labels to their class names."""
-    return [names[int(i)] for i in labels]
