@@ -40,6 +40,8 @@ from d2lite import check  # noqa: E402  (self-checks: d2lite.check.corr2d(my_fn)
 
 # Modules added by later sections: one import line each, kept in alphabetical order.
 # (d2lite-modules-anchor)
+from d2lite import attention  # noqa: E402  (d2lite.attention.additive_scores, ...)
+from d2lite.attention import AttentionPooling  # noqa: E402
 from d2lite.conv_grad import conv2d_backward, im2col, insert_zeros  # noqa: E402
 from d2lite.conv_math import (  # noqa: E402
     conv2d_true,
@@ -48,15 +50,35 @@ from d2lite.conv_math import (  # noqa: E402
     fft_conv2d,
     receptive_field,
 )
+from d2lite.notebook import glue  # noqa: E402
+from d2lite.plot import show_attention  # noqa: E402
+from d2lite.scenes import (  # noqa: E402
+    CaptionScenes,
+    CaptionVocab,
+    Scenes,
+    caption_scenes,
+    caption_splits,
+    cluttered_scenes,
+    cluttered_splits,
+)
 from d2lite.training import LivePlot, TrainHistory, train  # noqa: E402
 
 __all__ = [
+    "AttentionPooling",
+    "CaptionScenes",
+    "CaptionVocab",
     "FASHION_MNIST_CLASSES",
     "DataSplits",
     "LivePlot",
     "TrainHistory",
+    "Scenes",
     "__version__",
+    "attention",
+    "caption_scenes",
+    "caption_splits",
     "check",
+    "cluttered_scenes",
+    "cluttered_splits",
     "conv2d",
     "conv2d_backward",
     "conv2d_true",
@@ -67,6 +89,7 @@ __all__ = [
     "corr2d_multi_in",
     "corr2d_multi_in_out",
     "fft_conv2d",
+    "glue",
     "im2col",
     "insert_zeros",
     "load_fashion_mnist",
@@ -77,6 +100,7 @@ __all__ = [
     "same_padding",
     "set_seed",
     "shift_images",
+    "show_attention",
     "show_images",
     "train",
     "use_svg_display",

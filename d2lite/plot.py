@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["plot", "show_images", "use_svg_display"]
+__all__ = ["plot", "show_attention", "show_images", "use_svg_display"]
 
 
 def use_svg_display() -> None:
@@ -113,6 +113,65 @@ def show_images(images, nrows: int, ncols: int, *, titles: Sequence[str] | None 
                         color="black" if light else "white")
         if colorbar:
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return axes
+
+
+def show_attention(images, maps, nrows: int, ncols: int, *, titles: Sequence[str] | None = None,
+                   boxes=None, scale: float = 1.6, alpha: float = 0.55, cmap: str = "jet",
+                   suptitle: str | None = None):
+    """Grey images with attention heatmaps laid over them (and, optionally, boxes).
+
+    Args:
+        images: (n, height, width) or (n, height, width, 1).
+        maps: attention over each image, (n, h, w); a coarser map (a feature map's
+            weights) is resized bilinearly to the image, see
+            `d2lite.attention.upsample_attention`.
+        nrows, ncols: grid size, at least n cells.
+        titles: optional title per image.
+        boxes: optional int (n, 4) or (n, k, 4) boxes (top, left, bottom, right), bottom
+            and right exclusive; rows of -1 are skipped.
+        alpha: opacity of the heatmap.
+
+    Returns:
+        The array of Matplotlib axes, shape (nrows, ncols).
+    """
+    import matplotlib.pyplot as plt
+
+    from d2lite.attention import upsample_attention
+
+    images = _to_numpy(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape (n, height, width[, 1]), got {images.shape}")
+    maps = _to_numpy(maps)
+    if maps.ndim != 3 or len(maps) != len(images):
+        raise ValueError(f"maps must have shape ({len(images)}, h, w), got {maps.shape}")
+    if len(images) > nrows * ncols:
+        raise ValueError(f"{len(images)} images do not fit a {nrows}x{ncols} grid")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
+    if boxes is not None:
+        boxes = np.asarray(boxes).reshape(len(images), -1, 4)
+    maps = upsample_attention(maps, images.shape[1:3])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(images[k], cmap="gray")
+        ax.imshow(maps[k] / max(maps[k].max(), 1e-12), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        for top, left, bottom, right in (boxes[k] if boxes is not None else ()):
+            if top >= 0:
+                ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
+                                           fill=False, edgecolor="white", linewidth=1.2))
         if titles is not None:
             ax.set_title(titles[k], fontsize=9)
     if suptitle:
