@@ -128,3 +128,13 @@ def test_hidden_test_cells_are_not_rendered():
 def test_bibliography_lists_cited_works():
     entries = _main(_page("book/bibliography")).select(".citation, dl.citation > dt, div.citation")
     assert len(entries) >= 3, "the bibliography page lists too few references"
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_quoted_numbers_are_filled_in_on_the_page_and_in_the_notebook(doc):
+    """Every {glue:text} role shows its value: on the page, and in the Colab notebook."""
+    text = _main(_page(doc)).get_text()
+    assert "{glue" not in text
+    notebook = ROOT / "_build" / "notebooks" / f"{doc}.ipynb"
+    source = notebook.read_text(encoding="utf-8")
+    assert "[value: " not in source and "{glue:" not in source, f"{notebook}: a glued value is missing"

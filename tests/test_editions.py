@@ -175,3 +175,30 @@ def test_generated_notebook_runs_in_a_fresh_environment_with_the_wheel(full, tmp
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     assert any(o.get("output_type") == "display_data" for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_glue_roles_show_the_values_of_the_books_build(tmp_path):
+    """{glue:text} roles become the values the executed chapter glued, formatted as in the book."""
+    root = tmp_path
+    (root / "chapters").mkdir()
+    (root / "chapters" / "x.md").write_text(
+        "---\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n---\n\n"
+        "# X\n\nAccuracy {glue:text}`acc:.3f` with {glue:text}`params` parameters, "
+        "{glue:text}`ratio:.1%` and {glue:text}`missing`.\n")
+    executed = editions.executed_notebook("chapters/x", root)
+    executed.parent.mkdir(parents=True)
+    glue_output = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "acc"}},
+                   "data": {"application/papermill.record/text/plain": "0.91234"}}
+    params = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "params"}},
+              "data": {"application/papermill.record/text/plain": "'61,706'"}}
+    ratio = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "ratio"}},
+             "data": {"application/papermill.record/text/plain": "0.25"}}
+    cell = nbformat.v4.new_code_cell("d2lite.glue(...)")
+    cell.outputs = [nbformat.from_dict(o) for o in (glue_output, params, ratio)]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(executed))
+    assert editions.glued_values("chapters/x", root) == {"acc": "0.91234", "params": "'61,706'",
+                                                         "ratio": "0.25"}
+    config = editions.load_config()
+    nb = editions.make_notebook("chapters/x", config, root=root, sections={}, citations={})
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "Accuracy 0.912 with 61,706 parameters, 25.0% and [value: missing]." in text

@@ -12,7 +12,10 @@ notebook therefore gets
   Colab (the wheel is published beside the notebooks, see `wheel_url`),
 * the chapter's cells with MyST markup turned into plain Markdown: exercise and solution
   directives become headed paragraphs, equations get \\tag numbers, {ref}/{eq}/{cite}
-  roles become links, numbers and author-year citations.
+  roles become links, numbers and author-year citations, and {glue:text} roles become the
+  values the book's build computed (read from the executed notebooks in
+  ``_build/jupyter_execute``, so build the book first; without a build they read
+  "[value: name]").
 
 The student edition removes every solution (text and code) and puts an empty answer cell
 in its place; exercises, self-check instructions and the text stay.
@@ -106,6 +109,7 @@ class Context:
     citations: dict  # bib key -> "Author et al., Year"
     equations: dict = field(default_factory=dict)  # eq label -> number in this chapter
     exercises: int = 0
+    glued: dict = field(default_factory=dict)  # glue name -> text/plain of the value
 
 
 def book_sections(root: Path = ROOT) -> dict:
@@ -151,7 +155,47 @@ def _role(match: re.Match, ctx: Context) -> str:
         return f"[{'; '.join(parts)}]({ctx.config.book_url}book/bibliography.html)"
     if role == "math":
         return f"${text}$"
+    if role in ("glue", "glue:", "glue:text", "glue:any"):
+        return glued_text(text, ctx.glued)
     return title or text
+
+
+# ------------------------------------------------------------ glued values
+
+
+def executed_notebook(doc: str, root: Path = ROOT) -> Path:
+    """Where myst-nb writes the executed notebook of `doc` during `jupyter-book build`."""
+    return root / "_build" / "jupyter_execute" / f"{doc}.ipynb"
+
+
+def glued_values(doc: str, root: Path = ROOT) -> dict:
+    """Every value the chapter glued (name -> its text/plain form), from the book's build.
+
+    myst-nb's ``glue`` leaves a display output whose metadata names the value
+    (``scrapbook.name``) and whose data holds it under an ``application/papermill.record/``
+    MIME type. Returns {} if the book has not been built.
+    """
+    path = executed_notebook(doc, root)
+    if not path.is_file():
+        return {}
+    values = {}
+    for cell in nbformat.read(str(path), as_version=4).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = output.get("data", {}).get("application/papermill.record/text/plain")
+            if name and text is not None:
+                values[name] = text
+    return values
+
+
+def glued_text(spec: str, glued: dict) -> str:
+    """The text a ``{glue:text}`name:format``` role shows, formatted exactly as myst-nb does."""
+    from myst_nb.core.variables import format_plain_text
+
+    name, fmt = spec.rsplit(":", 1) if ":" in spec else (spec, "")
+    if name not in glued:
+        return f"[value: {name}]"
+    return format_plain_text(glued[name], fmt)
 
 
 def _directive(name: str, arg: str, body: str, ctx: Context) -> str:
@@ -289,7 +333,8 @@ def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: 
     labels = [m.group("label") for m in _LABELLED_MATH.finditer(source)]
     ctx = Context(doc, config, sections if sections is not None else book_sections(root),
                   citations if citations is not None else bib_citations(root),
-                  equations={label: n for n, label in enumerate(labels, start=1)})
+                  equations={label: n for n, label in enumerate(labels, start=1)},
+                  glued=glued_values(doc, root))
     title = next((line[2:].strip() for line in source.splitlines() if line.startswith("# ")), doc)
     edition = "student edition: solutions removed" if student else "with solutions"
     cells = [
