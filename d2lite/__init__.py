@@ -42,6 +42,7 @@ from d2lite import check  # noqa: E402  (self-checks: d2lite.check.corr2d(my_fn)
 # (d2lite-modules-anchor)
 from d2lite import attention  # noqa: E402  (d2lite.attention.additive_scores, ...)
 from d2lite.attention import AttentionPooling  # noqa: E402
+from d2lite.autodiff import grad  # noqa: E402
 from d2lite.conv_grad import conv2d_backward, im2col, insert_zeros  # noqa: E402
 from d2lite.conv_math import (  # noqa: E402
     conv2d_true,
@@ -52,6 +53,7 @@ from d2lite.conv_math import (  # noqa: E402
 )
 from d2lite.notebook import glue  # noqa: E402
 from d2lite.plot import show_attention  # noqa: E402
+from d2lite import reinforce  # noqa: E402  (d2lite.reinforce.reinforce_loss, ...)
 from d2lite.scenes import (  # noqa: E402
     CaptionScenes,
     CaptionVocab,
@@ -90,6 +92,7 @@ __all__ = [
     "corr2d_multi_in_out",
     "fft_conv2d",
     "glue",
+    "grad",
     "im2col",
     "insert_zeros",
     "load_fashion_mnist",
@@ -97,6 +100,7 @@ __all__ = [
     "plot",
     "pool2d",
     "receptive_field",
+    "reinforce",
     "same_padding",
     "set_seed",
     "shift_images",

@@ -21,7 +21,8 @@ import numpy as np
 
 from d2lite import conv
 
-__all__ = ["CheckResult", "conv_kernel_gradient", "corr2d", "corr2d_multi_in_out", "output_size", "pool2d"]
+__all__ = ["CheckResult", "conv_kernel_gradient", "corr2d", "corr2d_multi_in_out", "gaussian_score", "output_size",
+           "pool2d"]
 
 
 @dataclass(frozen=True)
@@ -227,4 +228,37 @@ def conv_kernel_gradient(fn: Callable, *, cases: int = 15, seed: int = 0) -> Che
             hint = ("you flipped something: check whether X or dY needs rotating." if _same(got, expected[::-1, ::-1])
                     else "each kernel entry touches many outputs: sum its contributions over all of them.")
             return _fail(name, f"on {described} the gradient is wrong.", hint)
+    return _ok(name, cases)
+
+
+def gaussian_score(fn: Callable, *, cases: int = 20, seed: int = 0) -> CheckResult:
+    """Check ``fn(x, mean, std)``: the gradient of log N(x; mean, std^2 I) with respect to the mean.
+
+    `x` and `mean` have shape (n, d), `std` is a positive float; the answer has shape (n, d).
+    """
+    name = "gaussian_score"
+    _require_callable(fn, name)
+    rng = np.random.default_rng(seed)
+    for _ in range(cases):
+        n, d = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+        x, mean = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+        std = float(rng.uniform(0.2, 2.0))
+        described = f"x of shape {x.shape}, mean of shape {mean.shape}, std={std:.3f}"
+        got, failure = _call(fn, name, (x.copy(), mean.copy(), std), described)
+        if failure is not None:
+            return failure
+        expected = (x - mean) / std**2
+        if got.shape != expected.shape:
+            return _fail(name, f"for {described} your function returned shape {got.shape}, "
+                               f"expected {expected.shape}", "one gradient entry per entry of the mean")
+        if _same(got, expected):
+            continue
+        hint = "differentiate the log-density, not the density, and with respect to the mean"
+        if _same(got, -expected):
+            hint = "the sign is backwards: the score should point from the mean towards the sample"
+        elif _same(got, x - mean):
+            hint = "the answer depends on std"
+        elif _same(got, expected * std) or _same(got, expected / std):
+            hint = "look again at the power of std in the denominator"
+        return _fail(name, f"wrong result for {described}.", hint)
     return _ok(name, cases)
