@@ -1,0 +1,206 @@
+"""Hard attention with glimpses: the Recurrent Attention Model (Mnih et al., 2014) in Keras 3.
+
+* `glimpse_sensor` cuts a "retina" out of each image: ``scales`` square patches centred on
+  one location, each twice the side of the previous, all reduced to ``size x size`` pixels
+  (fine in the centre, coarse around it).
+* `RecurrentAttentionModel` looks at ``glimpses`` such retinas in turn: a glimpse network
+  encodes what and where, a recurrent core accumulates it, a location network proposes
+  where to look next (a Gaussian policy), a baseline network predicts the reward, and a
+  classifier reads the final state. Its `compute_loss` is the hybrid loss: cross-entropy
+  for everything differentiable, REINFORCE (`d2lite.reinforce.reinforce_loss`) for the
+  locations, squared error for the baseline. Train it with ``model.fit`` or `d2lite.train`.
+
+Locations are (row, column) pairs in [-1, 1]: (-1, -1) is the top-left corner of the
+image, (0, 0) its centre, (1, 1) the bottom-right corner.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from d2lite.reinforce import gaussian_log_prob, reinforce_loss
+
+__all__ = ["RecurrentAttentionModel", "glimpse_sensor", "location_to_pixels"]
+
+
+def location_to_pixels(locations, height: int, width: int):
+    """Pixel coordinates (row, column) of normalised locations in [-1, 1]: (..., 2) -> (..., 2)."""
+    scale = ops.convert_to_tensor(np.array([height, width], "float32"))
+    return (ops.cast(locations, "float32") + 1.0) / 2.0 * scale
+
+
+def glimpse_sensor(images, locations, *, size: int = 12, scales: int = 3):
+    """Multi-resolution patches ("retinas") centred on one location per image.
+
+    Patch ``k`` (k = 0 .. scales-1) has side ``size * 2**k`` pixels and is reduced to
+    ``size x size`` by averaging ``2**k x 2**k`` blocks. Pixels outside the image read 0.
+
+    Args:
+        images: (batch, height, width, channels).
+        locations: (batch, 2) (row, column) in [-1, 1]; the patch centre is rounded to the
+            nearest pixel corner, so the patch is a piecewise-constant function of the
+            location (no gradient flows to it).
+        size: positive int, side of every returned patch.
+        scales: positive int, number of patches.
+
+    Returns:
+        Tensor (batch, scales, size, size, channels).
+
+    Raises:
+        ValueError: naming the argument, for bad shapes or sizes.
+    """
+    if len(tuple(images.shape)) != 4:
+        raise ValueError(f"images must have shape (batch, height, width, channels), got {tuple(images.shape)}")
+    if tuple(locations.shape)[-1:] != (2,) or len(tuple(locations.shape)) != 2:
+        raise ValueError(f"locations must have shape (batch, 2), got {tuple(locations.shape)}")
+    for name, value in (("size", size), ("scales", scales)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    _, height, width, channels = tuple(images.shape)
+    largest = size * 2 ** (scales - 1)
+    pad = largest // 2 + 1
+    padded = ops.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    batch = ops.shape(images)[0]
+    hp, wp = height + 2 * pad, width + 2 * pad
+    flat = ops.reshape(padded, (-1, channels))  # (batch * hp * wp, channels)
+    centre = ops.cast(ops.round(location_to_pixels(ops.stop_gradient(locations), height, width)), "int32")
+    base = ops.arange(batch, dtype="int32")[:, None, None] * (hp * wp)
+    patches = []
+    for k in range(scales):
+        side = size * 2**k
+        offsets = ops.arange(side, dtype="int32") - side // 2 + pad
+        rows = centre[:, 0, None] + offsets[None, :]  # (batch, side)
+        cols = centre[:, 1, None] + offsets[None, :]
+        index = base + rows[:, :, None] * wp + cols[:, None, :]  # (batch, side, side)
+        patch = ops.take(flat, ops.reshape(index, (-1,)), axis=0)
+        factor = 2**k
+        patch = ops.reshape(patch, (-1, size, factor, size, factor, channels))
+        patches.append(ops.mean(patch, axis=(2, 4)))
+    return ops.stack(patches, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="d2lite")
+class RecurrentAttentionModel(keras.Model):
+    """The Recurrent Attention Model: a few glimpses, a recurrent core, a Gaussian policy.
+
+    Args:
+        num_classes: number of classes.
+        glimpses: number of glimpses T (the first at the image centre).
+        size, scales: the glimpse sensor's patch side and number of scales.
+        hidden: size of the recurrent state (an LSTM here).
+        glimpse_units: size of the "what" and "where" codes.
+        std: standard deviation of the Gaussian location policy during training.
+        policy: ``"learned"`` (the location network, trained by REINFORCE) or
+            ``"random"`` (locations uniform in [-1, 1]: the control experiment).
+        seed: seed of the model's random draws (location samples).
+
+    Call:
+        images (batch, height, width, channels) -> logits (batch, num_classes) after the
+        last glimpse. In training, locations are sampled from the policy; at test time the
+        policy's mean is used (deterministic). `trace` returns the locations and the
+        logits after every glimpse.
+    """
+
+    def __init__(self, num_classes: int = 10, glimpses: int = 6, size: int = 12, scales: int = 3,
+                 hidden: int = 256, glimpse_units: int = 128, std: float = 0.15,
+                 policy: str = "learned", seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if policy not in ("learned", "random"):
+            raise ValueError(f"policy must be 'learned' or 'random', got {policy!r}")
+        if isinstance(glimpses, bool) or not isinstance(glimpses, int) or glimpses < 1:
+            raise ValueError(f"glimpses must be a positive int, got {glimpses!r}")
+        if not std > 0:
+            raise ValueError(f"std must be positive, got {std!r}")
+        self.num_classes, self.glimpses, self.size, self.scales = num_classes, glimpses, size, scales
+        self.hidden, self.glimpse_units, self.std, self.policy, self.seed = (
+            hidden, glimpse_units, float(std), policy, seed)
+        self.what = layers.Dense(glimpse_units, activation="relu", name="what")
+        self.where = layers.Dense(glimpse_units, activation="relu", name="where")
+        self.what_out = layers.Dense(hidden, name="what_out")
+        self.where_out = layers.Dense(hidden, name="where_out")
+        self.core = layers.LSTMCell(hidden, name="core")
+        self.locator = layers.Dense(2, activation="tanh", name="locator")
+        self.baseline_net = layers.Dense(1, name="baseline")
+        self.classifier = layers.Dense(num_classes, name="classifier")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._trajectory = None
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"RecurrentAttentionModel expects images (batch, height, width, channels), "
+                             f"got {input_shape}")
+        self.trace(ops.zeros((1, *input_shape[1:])))  # creates every sub-layer's weights
+        self.built = True
+
+    def glimpse_features(self, images, locations):
+        """g_t = ReLU(W (what) + W' (where)): (batch, H, W, C), (batch, 2) -> (batch, hidden)."""
+        retina = glimpse_sensor(images, locations, size=self.size, scales=self.scales)
+        what = self.what(ops.reshape(retina, (ops.shape(retina)[0], -1)))
+        where = self.where(locations)
+        return ops.relu(self.what_out(what) + self.where_out(where))
+
+    def trace(self, images, training: bool = False):
+        """Run the glimpses; return a dict of per-step tensors.
+
+        Keys: ``locations`` (batch, T, 2), ``logits`` (batch, T, classes) read after each
+        glimpse, ``log_pi`` (batch, T-1) log-probabilities of the sampled locations,
+        ``baselines`` (batch, T-1) predicted rewards.
+        """
+        batch = ops.shape(images)[0]
+        state = [ops.zeros((batch, self.hidden)), ops.zeros((batch, self.hidden))]
+        location = ops.zeros((batch, 2))  # the first glimpse: the centre
+        locations, logits, log_pi, baselines = [], [], [], []
+        for t in range(self.glimpses):
+            locations.append(location)
+            h, state = self.core(self.glimpse_features(images, location), state, training=training)
+            logits.append(self.classifier(h))
+            if t == self.glimpses - 1:
+                break
+            baselines.append(self.baseline_net(ops.stop_gradient(h))[:, 0])
+            if self.policy == "random":
+                location = keras.random.uniform((batch, 2), -1.0, 1.0, seed=self.seed_generator)
+                log_pi.append(ops.zeros((batch,)))
+                continue
+            mean = self.locator(ops.stop_gradient(h))
+            if training:
+                noise = keras.random.normal((batch, 2), stddev=self.std, seed=self.seed_generator)
+                location = ops.stop_gradient(ops.clip(mean + noise, -1.0, 1.0))
+            else:
+                location = mean
+            log_pi.append(gaussian_log_prob(location, mean, self.std))
+        stack = lambda xs: ops.stack(xs, axis=1)  # noqa: E731
+        return {"locations": stack(locations), "logits": stack(logits),
+                "log_pi": stack(log_pi) if log_pi else ops.zeros((batch, 0)),
+                "baselines": stack(baselines) if baselines else ops.zeros((batch, 0))}
+
+    def call(self, images, training: bool = False):
+        trajectory = self.trace(images, training=training)
+        self._trajectory = trajectory  # read by compute_loss in the same training step
+        return trajectory["logits"][:, -1]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Hybrid loss: cross-entropy after every glimpse + REINFORCE + baseline regression.
+
+        The reward is 1 if the prediction after the last glimpse is right, else 0; every
+        location decision of the episode shares it, each with its own baseline.
+        """
+        t = self._trajectory
+        y = ops.cast(ops.reshape(y, (-1,)), "int32")
+        targets = ops.repeat(y[:, None], self.glimpses, axis=1)
+        ce = ops.mean(keras.losses.sparse_categorical_crossentropy(targets, t["logits"], from_logits=True))
+        if self.policy == "random" or self.glimpses == 1:
+            return ce
+        correct = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y), "float32")
+        reward = ops.repeat(ops.stop_gradient(correct)[:, None], self.glimpses - 1, axis=1)
+        flat = lambda v: ops.reshape(v, (-1,))  # noqa: E731
+        policy_loss = reinforce_loss(flat(t["log_pi"]), flat(reward), flat(ops.stop_gradient(t["baselines"])))
+        baseline_loss = ops.mean((reward - t["baselines"]) ** 2)
+        return ce + policy_loss + baseline_loss
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "glimpses": self.glimpses,
+                "size": self.size, "scales": self.scales, "hidden": self.hidden,
+                "glimpse_units": self.glimpse_units, "std": self.std, "policy": self.policy,
+                "seed": self.seed}
