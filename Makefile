@@ -40,7 +40,8 @@ help:
 	@echo "make student    the student edition (no solutions): _build/student/html and"
 	@echo "                _build/student/notebooks"
 	@echo "make bench      time d2lite's from-scratch operations against Keras layers,"
-	@echo "                and d2lite.train against plain model.fit"
+	@echo "                d2lite.train against plain model.fit, and Part IV's models"
+	@echo "                (ViT, recurrent attention model) against LeNet"
 	@echo "make clean      remove _build (keeps .venv)"
 
 install: $(STAMP)
@@ -79,6 +80,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_conv.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_attention_models.py
 
 clean:
 	rm -rf _build
