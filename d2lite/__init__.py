@@ -43,6 +43,7 @@ from d2lite import check  # noqa: E402  (self-checks: d2lite.check.corr2d(my_fn)
 from d2lite import attention  # noqa: E402  (d2lite.attention.additive_scores, ...)
 from d2lite.attention import AttentionPooling  # noqa: E402
 from d2lite.autodiff import grad  # noqa: E402
+from d2lite import captioning  # noqa: E402
 from d2lite.conv_grad import conv2d_backward, im2col, insert_zeros  # noqa: E402
 from d2lite.conv_math import (  # noqa: E402
     conv2d_true,
@@ -64,6 +65,7 @@ from d2lite.scenes import (  # noqa: E402
     cluttered_splits,
 )
 from d2lite.training import LivePlot, TrainHistory, train  # noqa: E402
+from d2lite import vit  # noqa: E402  (d2lite.vit.PatchEmbedding, ...)
 
 __all__ = [
     "AttentionPooling",
@@ -78,6 +80,7 @@ __all__ = [
     "attention",
     "caption_scenes",
     "caption_splits",
+    "captioning",
     "check",
     "cluttered_scenes",
     "cluttered_splits",
@@ -108,4 +111,5 @@ __all__ = [
     "show_images",
     "train",
     "use_svg_display",
+    "vit",
 ]

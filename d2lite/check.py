@@ -21,8 +21,8 @@ import numpy as np
 
 from d2lite import conv
 
-__all__ = ["CheckResult", "conv_kernel_gradient", "corr2d", "corr2d_multi_in_out", "gaussian_score", "output_size",
-           "pool2d"]
+__all__ = ["CheckResult", "beam_step", "conv_kernel_gradient", "corr2d", "corr2d_multi_in_out",
+           "gated_attention", "gaussian_score", "masked_attention", "output_size", "pool2d"]
 
 
 @dataclass(frozen=True)
@@ -261,4 +261,218 @@ def gaussian_score(fn: Callable, *, cases: int = 20, seed: int = 0) -> CheckResu
         elif _same(got, expected * std) or _same(got, expected / std):
             hint = "look again at the power of std in the denominator"
         return _fail(name, f"wrong result for {described}.", hint)
+    return _ok(name, cases)
+
+
+def _softmax_last(e: np.ndarray) -> np.ndarray:
+    e = np.exp(e - e.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _gated_weights(H, V, U, w, mask, *, gate: bool = True) -> np.ndarray:
+    """Reference for `gated_attention` (float64), and the ungated variant for hints."""
+    inner = np.tanh(H @ V)
+    if gate:
+        inner = inner * (1 / (1 + np.exp(-(H @ U))))
+    scores = inner @ w
+    return np.where(mask, _softmax_last(np.where(mask, scores, -np.inf)), 0.0)
+
+
+def gated_attention(fn: Callable, *, cases: int = 20, seed: int = 0) -> CheckResult:
+    """Check ``fn(H, V, U, w, mask)``: the weights of gated attention pooling over bags.
+
+    Args:
+        fn: your function of H (batch, m, d), the instance vectors of each bag; V and U
+            (d, u); w (u,); and a boolean mask (batch, m), True for the instances that are
+            really there. It must return the attention weights of shape (batch, m): zero
+            where the mask is False, summing to 1 over each bag's other instances. Arrays
+            arrive as NumPy float32 (bool for the mask); returning a Keras tensor is fine.
+    """
+    _require_callable(fn, "check.gated_attention")
+    name, rng = "gated_attention", np.random.default_rng(seed)
+    for case in range(cases):
+        batch, m, d, u = (int(v) for v in (rng.integers(1, 5), rng.integers(2, 9), rng.integers(2, 7),
+                                           rng.integers(2, 6)))
+        if case == 0:
+            batch, m, d, u = 2, 3, 4, 5  # small and all sizes different first
+        H = rng.normal(size=(batch, m, d)).astype("float32")
+        V, U = (rng.normal(size=(d, u)).astype("float32") for _ in range(2))
+        w = rng.normal(size=u).astype("float32")
+        mask = np.ones((batch, m), bool) if case < 2 else rng.random((batch, m)) < 0.7
+        mask[:, 0] = True  # every bag keeps at least one instance
+        described = f"H of shape {H.shape}, u = {u} and mask {mask.astype(int).tolist()}"
+        got, failure = _call(fn, name, (H, V, U, w, mask.copy()), described)
+        if failure is not None:
+            return failure
+        args = [a.astype(np.float64) for a in (H, V, U, w)]
+        expected = _gated_weights(*args, mask)
+        if got.shape != expected.shape:
+            hint = ("one weight per instance: drop the trailing axis of size 1."
+                    if got.size == expected.size else "one weight per instance and bag.")
+            return _fail(name, f"on {described} it returned shape {got.shape}, expected "
+                               f"{expected.shape}.", hint)
+        if np.any(np.abs(got[~mask]) > 1e-6):
+            return _fail(name, f"on {described} an instance outside the mask got weight "
+                               f"{np.abs(got[~mask]).max():.3g}.",
+                         "padding instances are not in the bag: their weight must be exactly 0.")
+        sums = got.sum(axis=-1)
+        if not np.allclose(sums, 1.0, atol=1e-4):
+            hint = ("the weights are right up to a factor: renormalise after masking, or better, "
+                    "mask the scores before the softmax." if _same(got / np.maximum(sums[:, None], 1e-12),
+                                                                  expected) else
+                    "the weights of one bag must be non-negative and sum to 1 over its instances "
+                    "(a softmax over the instance axis).")
+            return _fail(name, f"on {described} the weights of a bag sum to "
+                               f"{sums[np.argmax(np.abs(sums - 1))]:.4g}, not 1.", hint)
+        if not _same(got, expected):
+            if _same(got, _gated_weights(*args, mask, gate=False)):
+                hint = "you left out the gate: the sigmoid branch multiplies the tanh branch."
+            elif _same(got, _gated_weights(args[0], args[2], args[1], args[3], mask)):
+                hint = "U and V are swapped: check which branch each matrix belongs to."
+            else:
+                hint = "work out the score of one instance by hand and compare."
+            return _fail(name, f"on {described} the weights are wrong (largest error "
+                               f"{np.max(np.abs(got - expected)):.3g}).", hint)
+    return _ok(name, cases)
+
+
+def _softmax_attention(scores: np.ndarray, mask: np.ndarray | None, values: np.ndarray,
+                       axis: int = -1) -> np.ndarray:
+    """softmax(scores, masked entries set to -1e9, along `axis`) @ values, in float64."""
+    s = scores if mask is None else np.where(mask, scores, -1e9)
+    w = np.exp(s - s.max(axis=axis, keepdims=True))
+    return (w / w.sum(axis=axis, keepdims=True)) @ values
+
+
+def masked_attention(fn: Callable, *, cases: int = 20, seed: int = 0) -> CheckResult:
+    """Check ``fn(queries, keys, values, mask)``: scaled dot-product attention with a mask.
+
+    Your function gets NumPy float32 arrays queries (batch, n_q, d), keys (batch, m, d),
+    values (batch, m, d_v) and a boolean mask (batch, n_q, m) in which True means "query i
+    may attend to key j" (every query may attend to at least one key). It must return the
+    outputs, shape (batch, n_q, d_v).
+    """
+    name = "masked_attention"
+    _require_callable(fn, f"check.{name}")
+    rng = np.random.default_rng(seed)
+    for case in range(cases):
+        b, n_q, m = int(rng.integers(1, 4)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
+        d, d_v = int(rng.integers(2, 9)), int(rng.integers(1, 6))
+        if case == 0:
+            b, n_q, m, d, d_v = 1, 2, 3, 4, 5  # small, and every size different
+        q = rng.normal(size=(b, n_q, d)).astype("float32")
+        k = rng.normal(size=(b, m, d)).astype("float32")
+        v = rng.normal(size=(b, m, d_v)).astype("float32")
+        mask = rng.random((b, n_q, m)) < 0.6
+        mask[np.arange(b)[:, None], np.arange(n_q), rng.integers(0, m, (b, n_q))] = True
+        mask[0, 0] = np.arange(m) < m - 1  # at least one key masked out in every case
+        described = (f"queries of shape {q.shape}, keys {k.shape}, values {v.shape} and a mask "
+                     f"with {int(mask.sum())} of its {mask.size} entries True")
+        got, failure = _call(fn, name, (q.copy(), k.copy(), v.copy(), mask.copy()), described)
+        if failure is not None:
+            return failure
+        v64 = v.astype(np.float64)
+        scores = q.astype(np.float64) @ np.swapaxes(k.astype(np.float64), 1, 2)  # (b, n_q, m)
+        scaled = scores / np.sqrt(d)
+        expected = _softmax_attention(scaled, mask, v64)
+        if got.shape != expected.shape:
+            hint = ("that is the shape of the attention weights: return their averages of the values."
+                    if got.shape == scores.shape else "one output per query, each of the values' size d_v.")
+            return _fail(name, f"on {described} it returned shape {got.shape}, expected {expected.shape}.", hint)
+        if _same(got, expected):
+            continue
+        wrong = [  # (what a common mistake computes, the hint for it)
+            (_softmax_attention(scores, mask, v64), "scale the scores before the softmax, as in the text."),
+            (_softmax_attention(scores / d, mask, v64),
+             "you divided by the size itself: look again at the scale in the text."),
+            (_softmax_attention(scaled, None, v64), "masked-out keys must get zero weight."),
+            (_softmax_attention(scaled, ~mask, v64), "True in the mask means the query *may* attend to that key."),
+            ((_softmax_attention(scaled, None, np.eye(m)) * mask) @ v64,
+             "mask the scores *before* the softmax, so that the weights that are kept still sum to 1."),
+            (_softmax_attention(scaled, mask, v64, axis=1), "each query's weights must sum to 1 over the keys "
+                                                            "(the last axis), not over the queries."),
+        ]
+        hint = next((h for out, h in wrong if np.isfinite(out).all() and _same(got, out)),
+                    "work through one query and two keys by hand, then compare step by step.")
+        i = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        return _fail(name, f"on {described} the output at {tuple(int(j) for j in i)} is off by "
+                           f"{abs(got[i] - expected[i]):.3g}.", hint)
+    return _ok(name, cases)
+
+
+def beam_step(fn: Callable, *, cases: int = 20, seed: int = 0) -> CheckResult:
+    """Check ``fn(scores, log_probs, beam_width)``: one step of beam search.
+
+    Args:
+        fn: your function of scores (n, k), the log-likelihoods of the k hypotheses kept
+            for each of n images, log_probs (n, k, V), the log-probabilities of the next
+            token after each hypothesis, and beam_width, the number of extensions to keep.
+            It returns ``(new_scores, parents, tokens)``, each of shape (n, beam_width),
+            best first: extension j of image i appends token ``tokens[i, j]`` to hypothesis
+            ``parents[i, j]`` and has log-likelihood ``new_scores[i, j]``.
+    """
+    from d2lite.captioning import beam_step as reference
+
+    _require_callable(fn, "check.beam_step")
+    name, rng = "beam_step", np.random.default_rng(seed)
+
+    def best_token_each(scores, log_probs, width):
+        """A wrong ranking, for the hint: only the best token of each hypothesis competes."""
+        total = scores[:, :, None] + log_probs
+        tok = total.argmax(axis=2)
+        best = np.take_along_axis(total, tok[..., None], 2)[..., 0]
+        order = np.argsort(-best, axis=1, kind="stable")[:, :width]
+        return np.take_along_axis(best, order, 1), order, np.take_along_axis(tok, order, 1)
+
+    for case in range(cases):
+        n, k, vocab = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 5), rng.integers(3, 9)))
+        if case == 0:
+            n, k, vocab = 2, 3, 5
+        width = int(rng.integers(2, min(k * vocab, 6) + 1))
+        scores = np.sort(rng.normal(size=(n, k)) * 2.0 - 3.0, axis=1)[:, ::-1].copy()
+        logits = rng.normal(size=(n, k, vocab)) * 2.0
+        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        described = (f"scores of shape {scores.shape}, log_probs of shape {log_probs.shape} and "
+                     f"beam_width={width}")
+        try:
+            got = fn(scores.copy(), log_probs.copy(), width)
+        except Exception as err:  # noqa: BLE001 - any error is reported to the student
+            return _fail(name, f"your function raised {type(err).__name__}: {err}\n  on {described}.")
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            return _fail(name, f"on {described} it returned {type(got).__name__}, not three arrays.",
+                         "return a tuple (new_scores, parents, tokens).")
+        try:
+            got = [np.asarray(g, dtype=np.float64) for g in got]
+        except Exception:  # noqa: BLE001
+            return _fail(name, f"on {described} the three results are not arrays of numbers.")
+        if any(g.shape != (n, width) for g in got):
+            return _fail(name, f"on {described} it returned shapes {[g.shape for g in got]}, expected "
+                               f"three arrays of shape {(n, width)}.",
+                         "one row per image and one column per kept extension.")
+
+        def same(candidate) -> bool:
+            s, p, t = (np.asarray(c, dtype=np.float64) for c in candidate)
+            return (np.allclose(got[0], s, atol=1e-5) and np.array_equal(got[1], p)
+                    and np.array_equal(got[2], t))
+
+        s, p, t = reference(scores, log_probs, width)
+        if same((s, p, t)):
+            continue
+        _, p0, t0 = reference(np.zeros_like(scores), log_probs, width)
+        if same((s[:, ::-1], p[:, ::-1], t[:, ::-1])):
+            hint = "list the kept extensions best first (highest log-likelihood first)."
+        elif same(best_token_each(scores, log_probs, width)):
+            hint = ("all k * V extensions compete together: a good hypothesis may have several of "
+                    "the best extensions, and a weak one none.")
+        elif np.array_equal(got[1], p0) and np.array_equal(got[2], t0):
+            hint = ("an extension's score is its hypothesis's score plus the new token's "
+                    "log-probability: rank by that sum, not by the token's log-probability alone.")
+        elif np.allclose(got[0], s, atol=1e-5):
+            hint = ("the scores are right but not the indices: parents must say which hypothesis "
+                    "(0 .. k-1) is extended and tokens which word of the vocabulary (0 .. V-1), "
+                    "not the position among all k * V candidates.")
+        else:
+            hint = ("work out a case with k = 2 hypotheses and V = 3 tokens by hand: write down all "
+                    "six extensions and their log-likelihoods.")
+        return _fail(name, f"on {described} the kept extensions are wrong.", hint)
     return _ok(name, cases)

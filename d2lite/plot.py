@@ -130,7 +130,8 @@ def show_attention(images, maps, nrows: int, ncols: int, *, titles: Sequence[str
         images: (n, height, width) or (n, height, width, 1).
         maps: attention over each image, (n, h, w); a coarser map (a feature map's
             weights) is resized bilinearly to the image, see
-            `d2lite.attention.upsample_attention`.
+            `d2lite.attention.upsample_attention`. Each map is drawn on its own colour
+            scale, from 0 to its maximum. ``None`` draws the images (and boxes) only.
         nrows, ncols: grid size, at least n cells.
         titles: optional title per image.
         boxes: optional int (n, 4) or (n, k, 4) boxes (top, left, bottom, right), bottom
@@ -149,16 +150,18 @@ def show_attention(images, maps, nrows: int, ncols: int, *, titles: Sequence[str
         images = images[..., 0]
     if images.ndim != 3:
         raise ValueError(f"images must have shape (n, height, width[, 1]), got {images.shape}")
-    maps = _to_numpy(maps)
-    if maps.ndim != 3 or len(maps) != len(images):
-        raise ValueError(f"maps must have shape ({len(images)}, h, w), got {maps.shape}")
+    if maps is not None:
+        maps = _to_numpy(maps)
+        if maps.ndim != 3 or len(maps) != len(images):
+            raise ValueError(f"maps must have shape ({len(images)}, h, w), got {maps.shape}")
     if len(images) > nrows * ncols:
         raise ValueError(f"{len(images)} images do not fit a {nrows}x{ncols} grid")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
     if boxes is not None:
         boxes = np.asarray(boxes).reshape(len(images), -1, 4)
-    maps = upsample_attention(maps, images.shape[1:3])
+    if maps is not None:
+        maps = upsample_attention(maps, images.shape[1:3])
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
@@ -167,7 +170,8 @@ def show_attention(images, maps, nrows: int, ncols: int, *, titles: Sequence[str
             ax.axis("off")
             continue
         ax.imshow(images[k], cmap="gray")
-        ax.imshow(maps[k] / max(maps[k].max(), 1e-12), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        if maps is not None:
+            ax.imshow(maps[k] / max(maps[k].max(), 1e-12), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         for top, left, bottom, right in (boxes[k] if boxes is not None else ()):
             if top >= 0:
                 ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,

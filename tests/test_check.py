@@ -41,6 +41,20 @@ def ref_kernel_gradient(X, dY):
     return ref_corr2d(X, dY)  # dL/dK is the cross-correlation of X with dL/dY
 
 
+def ref_gated(H, V, U, w, mask):
+    """Gated attention weights (Ilse et al., 2018), with keras.ops and d2lite's masked softmax."""
+    scores = ops.matmul(ops.tanh(ops.matmul(H, V)) * ops.sigmoid(ops.matmul(H, U)), w)
+    return d2lite.attention.masked_softmax(scores, mask)
+
+
+def ungated(H, V, U, w, mask):
+    return d2lite.attention.masked_softmax(ops.matmul(ops.tanh(ops.matmul(H, V)), w), mask)
+
+
+def masked_after_softmax(H, V, U, w, mask):
+    return ops.convert_to_numpy(ref_gated(H, V, U, w, np.ones_like(mask))) * mask
+
+
 # ------------------------------------------------------------------ the checks
 
 CASES = [
@@ -65,6 +79,17 @@ CASES = [
      [(lambda X, dY: ref_corr2d(X, dY)[::-1, ::-1], "flipped"),
       (lambda X, dY: ref_corr2d(X, dY) * 2, "gradient is wrong"),
       (lambda X, dY: ref_corr2d(X, dY)[:, :1], "kernel's shape")]),
+    (check.gated_attention, ref_gated,
+     [(ungated, "left out the gate"),
+      (lambda H, V, U, w, mask: ref_gated(H, U, V, w, mask), "swapped"),
+      (lambda H, V, U, w, mask: ref_gated(H, V, U, w, np.ones_like(mask)), "outside the mask"),
+      (masked_after_softmax, "renormalise after masking"),
+      (lambda H, V, U, w, mask: ops.softmax((np.tanh(H @ V) / (1 + np.exp(-H @ U))) @ w, axis=0) * mask,
+       "sum to 1 over its instances"),
+      (lambda H, V, U, w, mask: ops.convert_to_numpy(ref_gated(H, V, U, w, mask))[..., None],
+       "drop the trailing axis"),
+      (lambda H, V, U, w, mask: ref_gated(H, V, U, -w, mask), "by hand"),
+      (lambda H, V, U, w, mask: ref_gated(H.T, V, U, w, mask), "raised")]),
 ]
 
 
