@@ -176,9 +176,19 @@ def glued_values(doc: str, root: Path = ROOT) -> dict:
     MIME type. Returns {} if the book has not been built.
     """
     path = executed_notebook(doc, root)
-    if not path.is_file():
-        return {}
     values = {}
+    # myst-nb >= 1.0 also writes the glued outputs, already stripped of the MIME prefix,
+    # to <doc>.glue.json beside the executed notebook.
+    store = path.with_suffix(".glue.json")
+    if store.is_file():
+        import json
+
+        for name, output in json.loads(store.read_text()).items():
+            text = output.get("data", {}).get("text/plain")
+            if text is not None:
+                values[name] = text
+    if not path.is_file():
+        return values
     for cell in nbformat.read(str(path), as_version=4).cells:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
