@@ -26,29 +26,9 @@ import statistics
 import time
 
 import d2lite
+from d2lite.models import lenet
 import keras
 import tensorflow as tf
-from keras import layers
-
-
-def lenet(activation: str = "sigmoid", pooling: str = "avg", batch_norm: bool = False) -> keras.Model:
-    """The LeNet of chapters/06_lenet.md: classic by default, modern with ("relu", "max", True)."""
-    Pool = {"avg": layers.AveragePooling2D, "max": layers.MaxPooling2D}[pooling]
-
-    def unit(layer):
-        norm = [layers.BatchNormalization(momentum=0.9)] if batch_norm else []
-        return [layer, *norm, layers.Activation(activation)]
-
-    bias = not batch_norm
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        *unit(layers.Conv2D(6, 5, padding="same", use_bias=bias)), Pool(2),
-        *unit(layers.Conv2D(16, 5, use_bias=bias)), Pool(2),
-        layers.Flatten(),
-        *unit(layers.Dense(120, use_bias=bias)),
-        *unit(layers.Dense(84, use_bias=bias)),
-        layers.Dense(10),
-    ])
 
 
 def sgd() -> keras.optimizers.Optimizer:

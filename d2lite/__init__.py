@@ -52,6 +52,8 @@ from d2lite.conv_math import (  # noqa: E402
     fft_conv2d,
     receptive_field,
 )
+from d2lite import glimpse  # noqa: E402  (d2lite.glimpse.RecurrentAttentionModel, ...)
+from d2lite import models  # noqa: E402  (d2lite.models.lenet, ...)
 from d2lite.notebook import glue  # noqa: E402
 from d2lite.plot import show_attention  # noqa: E402
 from d2lite import reinforce  # noqa: E402  (d2lite.reinforce.reinforce_loss, ...)
@@ -94,12 +96,14 @@ __all__ = [
     "corr2d_multi_in",
     "corr2d_multi_in_out",
     "fft_conv2d",
+    "glimpse",
     "glue",
     "grad",
     "im2col",
     "insert_zeros",
     "load_fashion_mnist",
     "load_mnist",
+    "models",
     "plot",
     "pool2d",
     "receptive_field",
