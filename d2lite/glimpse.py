@@ -101,6 +101,11 @@ class RecurrentAttentionModel(keras.Model):
         last glimpse. In training, locations are sampled from the policy; at test time the
         policy's mean is used (deterministic). `trace` returns the locations and the
         logits after every glimpse.
+
+    Metrics:
+        ``reward`` (the mean reward of the batches of the epoch so far: the accuracy after
+        the last glimpse) and ``baseline`` (the mean of the baseline's predictions), logged
+        by ``model.fit`` next to the loss.
     """
 
     def __init__(self, num_classes: int = 10, glimpses: int = 6, size: int = 12, scales: int = 3,
@@ -125,6 +130,10 @@ class RecurrentAttentionModel(keras.Model):
         self.baseline_net = layers.Dense(1, name="baseline")
         self.classifier = layers.Dense(num_classes, name="classifier")
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Logged by fit as "reward" and "baseline": the mean over the epoch's batches so far
+        # of each batch's mean reward and mean baseline (every batch counts equally).
+        self.reward_tracker = keras.metrics.Mean(name="reward")
+        self.baseline_tracker = keras.metrics.Mean(name="baseline")
         self._trajectory = None
 
     def build(self, input_shape):
@@ -184,19 +193,26 @@ class RecurrentAttentionModel(keras.Model):
         """Hybrid loss: cross-entropy after every glimpse + REINFORCE + baseline regression.
 
         The reward is 1 if the prediction after the last glimpse is right, else 0; every
-        location decision of the episode shares it, each with its own baseline.
+        location decision of the episode shares it, each with its own baseline. With
+        ``policy="random"`` there is nothing to reinforce: cross-entropy and the baseline's
+        regression only. The batch's mean reward and mean baseline update the ``reward``
+        and ``baseline`` metrics.
         """
         t = self._trajectory
         y = ops.cast(ops.reshape(y, (-1,)), "int32")
         targets = ops.repeat(y[:, None], self.glimpses, axis=1)
         ce = ops.mean(keras.losses.sparse_categorical_crossentropy(targets, t["logits"], from_logits=True))
-        if self.policy == "random" or self.glimpses == 1:
-            return ce
         correct = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y), "float32")
+        self.reward_tracker.update_state(ops.mean(correct))  # one value per batch
+        if self.glimpses == 1:
+            return ce
+        self.baseline_tracker.update_state(ops.mean(t["baselines"]))
         reward = ops.repeat(ops.stop_gradient(correct)[:, None], self.glimpses - 1, axis=1)
+        baseline_loss = ops.mean((reward - t["baselines"]) ** 2)
+        if self.policy == "random":  # nothing to reinforce; the baseline is still fitted
+            return ce + baseline_loss
         flat = lambda v: ops.reshape(v, (-1,))  # noqa: E731
         policy_loss = reinforce_loss(flat(t["log_pi"]), flat(reward), flat(ops.stop_gradient(t["baselines"])))
-        baseline_loss = ops.mean((reward - t["baselines"]) ** 2)
         return ce + policy_loss + baseline_loss
 
     def get_config(self):

@@ -127,3 +127,47 @@ def test_model_errors():
         RecurrentAttentionModel(glimpses=0)
     with pytest.raises(ValueError, match="std must be positive"):
         RecurrentAttentionModel(std=0.0)
+
+
+def test_fit_logs_the_reward_and_the_baseline():
+    """The batch's mean reward (accuracy of the last glimpse) and mean baseline are logged."""
+    d2lite.set_seed(0)
+    model = _tiny(std=0.2)
+    rng = np.random.default_rng(3)
+    x = rng.random((32, 16, 16, 1)).astype("float32")
+    y = rng.integers(0, 3, 32)
+    seen = []
+    log = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(dict(logs)))
+    hist = d2lite.train(model, (x, y, x, y), epochs=1, batch_size=16, live=False, callbacks=[log])
+    assert len(seen) == 2 and all({"reward", "baseline"} <= set(logs) for logs in seen)
+    assert all(0.0 <= logs["reward"] <= 1.0 for logs in seen)
+    np.testing.assert_allclose(seen[-1]["reward"], hist.accuracy[0], atol=1e-6)  # same quantity
+    model.reward_tracker.reset_state()
+    model.baseline_tracker.reset_state()
+    logits = model(x[:16], training=True)
+    model.compute_loss(x[:16], y[:16], logits)
+    correct = (ops.convert_to_numpy(logits).argmax(-1) == y[:16]).mean()
+    np.testing.assert_allclose(float(model.reward_tracker.result()), correct, atol=1e-6)
+    baselines = ops.convert_to_numpy(model._trajectory["baselines"]).mean()
+    np.testing.assert_allclose(float(model.baseline_tracker.result()), baselines, atol=1e-5)
+
+
+def test_random_policy_fits_the_baseline_but_reinforces_nothing():
+    d2lite.set_seed(0)
+    model = _tiny(policy="random")
+    x = np.random.default_rng(4).random((8, 16, 16, 1)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    model(x)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        total = model.compute_loss(x, y, logits)
+    t = model._trajectory
+    ce = ops.mean(keras.losses.sparse_categorical_crossentropy(
+        np.repeat(y[:, None], 3, axis=1), t["logits"], from_logits=True))
+    reward = (ops.convert_to_numpy(logits).argmax(-1) == y).astype("float32")[:, None]
+    mse = np.mean((reward - ops.convert_to_numpy(t["baselines"])) ** 2)
+    np.testing.assert_allclose(float(total), float(ce) + mse, rtol=1e-5)
+    grads = tape.gradient(total, model.baseline_net.trainable_weights)
+    assert all(g is not None and np.abs(g.numpy()).sum() > 0 for g in grads)
