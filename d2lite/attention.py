@@ -26,6 +26,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
+from d2lite._validate import _shape
 
 __all__ = [
     "AttentionPooling",
@@ -38,10 +39,6 @@ __all__ = [
     "upsample_attention",
     "weighted_sum",
 ]
-
-
-def _shape(x) -> tuple:
-    return tuple(x.shape)
 
 
 def _check_rank(name: str, x, rank: int, expected: str) -> None:

@@ -41,6 +41,7 @@ import numpy as np
 from keras import layers, ops
 
 from d2lite.attention import upsample_attention
+from d2lite._validate import _positive_int, _shape
 
 __all__ = [
     "AttentionDecoder",
@@ -60,16 +61,6 @@ __all__ = [
 
 PAD, START, END = 0, 1, 2  # as in d2lite.CaptionVocab
 _NEG = -1e9  # "impossible" log-probability; finite, so that sums never give NaN
-
-
-def _shape(x) -> tuple:
-    return tuple(x.shape)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 # ------------------------------------------------------------------------ regulariser

@@ -26,6 +26,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import layers, ops
+from d2lite._validate import _positive_int, _shape
 
 __all__ = [
     "PatchEmbedding",
@@ -36,16 +37,6 @@ __all__ = [
     "patchify",
     "vision_transformer",
 ]
-
-
-def _shape(x) -> tuple:
-    return tuple(x.shape)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_image_shape(name: str, shape: tuple, patch_size: int) -> None:
