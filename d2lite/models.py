@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from d2lite._validate import _positive_int
+
 __all__ = ["adam_cosine", "adamw_warmup_cosine", "lenet", "warmup_cosine_schedule"]
 
 _POOLS = {"avg": layers.AveragePooling2D, "max": layers.MaxPooling2D}
@@ -86,9 +88,8 @@ def lenet(
 
 
 def _steps(epochs: int, n: int, batch_size: int) -> int:
-    for name, value in (("epochs", epochs), ("n", n), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    epochs, n = _positive_int("epochs", epochs), _positive_int("n", n)
+    batch_size = _positive_int("batch_size", batch_size)
     return epochs * -(-n // batch_size)  # ceil(n / batch_size) steps per epoch
 
 

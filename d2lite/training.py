@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from d2lite._validate import _positive_int
 from d2lite.seed import set_seed
 
 __all__ = ["LivePlot", "TrainHistory", "train"]
@@ -182,12 +183,6 @@ def _unpack(data) -> tuple:
     return tuple(np.asarray(a) for a in arrays)
 
 
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _model_input_shape(model: keras.Model) -> tuple | None:
     """The model's input shape without the batch axis, or None if it does not declare one."""
     try:
@@ -282,10 +277,10 @@ def train(model: keras.Model, data, *, epochs: int, batch_size: int = 256,
             `batch_size` is not a positive int, or the data do not fit each other or the model.
         TypeError: if `data` is neither a `DataSplits` nor a 4-tuple.
     """
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size)
     eval_batch_size = (max(batch_size, 1000) if eval_batch_size is None
-                       else _check_positive_int("eval_batch_size", eval_batch_size))
+                       else _positive_int("eval_batch_size", eval_batch_size))
     x_train, y_train, x_test, y_test = _unpack(data)
     set_seed(seed)
     _check_data(model, x_train, y_train, x_test, y_test)
