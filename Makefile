@@ -72,6 +72,9 @@ student: $(STAMP)
 	$(BIN)/jupyter-book build . --config _build/student/_config.yml --path-output _build/student \
 		--warningiserror --nitpick --keep-going
 	$(BIN)/python book/tools/editions.py notebooks --student --out _build/student/notebooks
+	# The student pages' ".ipynb" download serves these (see book/tools/d2lite_book.py).
+	rm -rf _build/student/_build/html/notebooks
+	cp -r _build/student/notebooks _build/student/_build/html/notebooks
 	$(BIN)/python -m pytest -m student tests
 
 test: $(STAMP)

@@ -138,3 +138,12 @@ def test_quoted_numbers_are_filled_in_on_the_page_and_in_the_notebook(doc):
     notebook = ROOT / "_build" / "notebooks" / f"{doc}.ipynb"
     source = notebook.read_text(encoding="utf-8")
     assert "[value: " not in source and "{glue:" not in source, f"{notebook}: a glued value is missing"
+
+
+@pytest.mark.parametrize("doc", _toc_files())
+def test_no_script_is_included_twice(doc):
+    # A repeated inline script redeclares its constants: the browser logs an error.
+    soup = _page(doc)
+    scripts = [str(s) for s in soup.find_all("script") if s.get("type") != "text/x-thebe-config"]
+    repeated = {s[:80] for s in scripts if scripts.count(s) > 1}
+    assert not repeated, f"{doc}: scripts included twice: {sorted(repeated)[:2]}"

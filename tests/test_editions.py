@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import re
 from pathlib import Path
 
 import nbformat
@@ -132,6 +133,21 @@ def test_student_config_hides_solutions_and_reuses_the_execution_cache(tmp_path)
     assert config["sphinx"]["config"]["d2lite_student_edition"] is True
     assert config["execute"]["cache"].endswith("_build/.jupyter_cache")
     assert Path(config["bibtex_bibfiles"][0]).is_file()
+    # nothing that leads to the sources (which hold the solutions)
+    assert config["sphinx"]["config"]["html_copy_source"] is False
+    assert config["html"]["use_edit_page_button"] is False
+    assert "binderhub_url" not in config["launch_buttons"]
+    assert config["html"]["baseurl"].endswith(f"/{editions.STUDENT_FOLDER}/")
+
+
+def test_student_notebooks_link_to_the_student_pages(student):
+    book_url = editions.load_config().book_url
+    for doc in CHAPTERS:
+        text = "\n".join(c.source for c in _read(student, doc).cells)
+        links = re.findall(r"\]\((https?://[^)\s]+)\)", text)
+        pages = [u for u in links if u.startswith(book_url)]
+        assert pages, doc
+        assert all(u.startswith(f"{book_url}{editions.STUDENT_FOLDER}/") for u in pages), doc
 
 
 def test_generated_notebook_runs_in_a_fresh_environment_with_the_wheel(full, tmp_path):

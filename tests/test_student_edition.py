@@ -6,6 +6,7 @@ solution: no solution block in the HTML, no solution code in the HTML or the not
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -48,3 +49,101 @@ def test_student_notebooks_have_no_solutions(doc):
     assert "**Solution.**" not in text and text.count("**Exercise ") >= 3
     for line in _solution_code(doc):
         assert line not in text, f"{doc}: solution code in the student notebook: {line}"
+
+
+# ------------------------------------------------ everything the student edition publishes
+
+HTML = STUDENT / "_build" / "html"
+PUBLISHED = (HTML, STUDENT / "notebooks")  # the student site and its Colab notebooks
+TEXT_SUFFIXES = {".html", ".js", ".json", ".ipynb", ".md", ".txt", ".inv", ".xml", ".css"}
+
+
+def _words(text: str) -> str:
+    """Lower-case words only, one space apart: markup and line breaks do not matter."""
+    return " ".join(re.findall(r"[a-z]+", text.lower()))
+
+
+def _solution_phrases(doc: str) -> list[str]:
+    """Runs of eight words from the chapter's solution prose that occur nowhere else in it."""
+    import jupytext
+
+    nb = editions.mark_solutions(jupytext.read(ROOT / f"{doc}.md"))
+    outside = _words("\n".join(c.source for c in nb.cells if not editions.is_solution(c)))
+    phrases = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and editions.is_solution(cell):
+            prose = re.sub(r"\$[^$]*\$|`[^`]*`|\{[a-z:-]+\}|\([^)]*\)", " ", cell.source)
+            words = _words(prose).split()
+            for i in range(0, max(len(words) - 8, 0), 8):
+                phrase = " ".join(words[i:i + 8])
+                if phrase not in outside:
+                    phrases.append(phrase)
+    return phrases
+
+
+def _published_text() -> dict[Path, str]:
+    texts = {}
+    for folder in PUBLISHED:
+        assert folder.is_dir(), f"{folder} missing: run `make student`"
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in TEXT_SUFFIXES:
+                raw = path.read_text(encoding="utf-8", errors="replace")
+                if path.suffix == ".html":
+                    raw = BeautifulSoup(raw, "html.parser").get_text(" ")
+                texts[path] = raw
+    return texts
+
+
+@pytest.fixture(scope="module")
+def published():
+    texts = _published_text()
+    return texts, {path: _words(text) for path, text in texts.items()}
+
+
+def test_student_edition_publishes_no_page_source():
+    assert not (HTML / "_sources").exists(), "the page sources (with solutions) are published"
+    assert list((HTML / "notebooks" / "chapters").glob("*.ipynb")), "student downloads missing"
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_no_file_of_the_student_edition_holds_a_solution(published, doc):
+    texts, words = published
+    phrases, code = _solution_phrases(doc), _solution_code(doc)
+    assert phrases, f"{doc}: no solution prose found to look for"
+    for path in texts:
+        for line in code:
+            assert line not in texts[path], f"{path}: solution code of {doc}: {line}"
+        for phrase in phrases:
+            assert phrase not in words[path], f"{path}: solution text of {doc}: {phrase!r}"
+
+
+def _links(page: Path) -> list[str]:
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    return [tag.get(attr) for tag in soup.find_all(["a", "link", "script", "img"])
+            for attr in ("href", "src") if tag.get(attr)]
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_student_page_links_lead_to_student_files(doc):
+    page = HTML / f"{doc}.html"
+    links = _links(page)
+    config = editions.load_config()
+    colab = [u for u in links if "colab.research.google.com" in u]
+    assert colab == [f"https://colab.research.google.com/github/{config.org_repo}/blob/"
+                     f"{config.notebooks_branch}/{editions.STUDENT_FOLDER}/{doc}.ipynb"], colab
+    assert not [u for u in links if "binder" in u], "Binder opens the full sources"
+    assert not [u for u in links if "/edit/" in u or "_sources" in u or u.endswith(".md")]
+    downloads = [u for u in links if u.endswith(".ipynb") and "://" not in u]
+    assert downloads, f"{doc}: no .ipynb download"
+    for url in links:  # every link into the build resolves to a file in it
+        if "://" in url or url.startswith(("#", "mailto:", "data:", "javascript:")):
+            continue
+        target = (page.parent / url.split("#")[0].split("?")[0]).resolve()
+        assert target.is_file() and HTML.resolve() in target.parents, f"{doc}: broken {url}"
+    notebook = nbformat.read(str((page.parent / downloads[0]).resolve()), as_version=4)
+    assert "solutions removed" in notebook.cells[0].source
+
+
+def test_student_front_matter_speaks_for_its_edition():
+    text = (HTML / "book" / "intro.html").read_text(encoding="utf-8")
+    assert "student edition" in text and "worked solution" not in text

@@ -16,6 +16,14 @@ from the pages -- its text, its code cells and their outputs. (sphinx-exercise's
 ``solution-end`` node of a gated solution, which no HTML writer can render.) The
 solutions are removed once sphinx-exercise has merged each gated start/end pair into one
 solution node, so the code cells between them go too.
+
+Everything else a student page offers keeps that promise: its Colab button opens the
+student notebook (under ``student/`` on the notebooks branch), its ".ipynb" download is
+the student notebook that ``make student`` copies into the HTML output (``notebooks/``),
+and it has no ".md" download and no Binder, "show source" or "suggest edit" button, which
+would serve the full sources. The student configuration (``book/tools/editions.py``) also
+turns ``html_copy_source`` off, so that edition has no ``_sources/``. The Sphinx tag
+``student`` is set, so a page can say ``{only} student`` or ``{only} not student``.
 """
 
 from __future__ import annotations
@@ -31,14 +39,48 @@ def _colab_buttons(buttons):
             yield from _colab_buttons(button.get("buttons"))
 
 
+STUDENT_NOTEBOOKS = "student"  # on the notebooks branch: editions.STUDENT_FOLDER
+STUDENT_DOWNLOADS = "notebooks"  # their folder inside the student HTML output
+# sphinx-book-theme's buttons that lead to a page's source (the .md, with its solutions)
+SOURCE_BUTTONS = ("download-source-button", "source-file-button", "source-edit-button")
+
+
 def _retarget_colab(app, pagename, templatename, context, doctree):
     branch = app.config.d2lite_notebooks_branch
     repo_url = (app.config.html_theme_options or {}).get("repository_url", "")
     if not branch or "github.com/" not in repo_url:
         return
     org_repo = repo_url.rstrip("/").split("github.com/")[1]
+    folder = f"{STUDENT_NOTEBOOKS}/" if app.config.d2lite_student_edition else ""
     for button in _colab_buttons(context.get("header_buttons")):
-        button["url"] = f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/{pagename}.ipynb"
+        button["url"] = (f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/"
+                         f"{folder}{pagename}.ipynb")
+
+
+def _student_buttons(buttons, pagename, pathto):
+    """The header buttons of a student page: no source, Binder or edit links."""
+    kept = []
+    for button in buttons or []:
+        if not isinstance(button, dict):
+            kept.append(button)
+            continue
+        label, url = button.get("label", ""), str(button.get("url", ""))
+        if label in SOURCE_BUTTONS or "binder" in url:
+            continue
+        if label == "download-notebook-button":
+            button = {**button, "url": f"{pathto(STUDENT_DOWNLOADS, 1)}/{pagename}.ipynb"}
+        if "buttons" in button:
+            button = {**button, "buttons": _student_buttons(button["buttons"], pagename, pathto)}
+            if not button["buttons"]:
+                continue
+        kept.append(button)
+    return kept
+
+
+def _student_page(app, pagename, templatename, context, doctree):
+    if app.config.d2lite_student_edition:
+        context["header_buttons"] = _student_buttons(context.get("header_buttons"), pagename,
+                                                     context["pathto"])
 
 
 class RemoveSolutions(SphinxTransform):
@@ -57,11 +99,31 @@ class RemoveSolutions(SphinxTransform):
                 node.parent.remove(node)
 
 
+def _unique_scripts(app, pagename, templatename, context, doctree):
+    """Drop repeated <script> entries: sphinx-thebe registers its inline configuration
+    once per read of the sources, and a second copy makes every page log "Identifier
+    'THEBE_JS_URL' has already been declared" in the browser."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        if str(script) not in seen:
+            seen.add(str(script))
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def _tag_edition(app, config):
+    if config.d2lite_student_edition:
+        app.tags.add("student")
+
+
 def setup(app):
     app.setup_extension("sphinx_exercise")
     app.add_config_value("d2lite_notebooks_branch", "notebooks", "html")
     app.add_config_value("d2lite_student_edition", False, "env")
     # After sphinx-book-theme's add_launch_buttons (priority 501).
     app.connect("html-page-context", _retarget_colab, priority=900)
+    app.connect("html-page-context", _student_page, priority=901)
+    app.connect("html-page-context", _unique_scripts, priority=999)
+    app.connect("config-inited", _tag_edition)
     app.add_transform(RemoveSolutions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -30,7 +30,7 @@ import argparse
 import copy
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jupytext
@@ -40,6 +40,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TAG = "d2lite-colab-install"
 SOLUTION_TAG = "d2lite-solution"
+# The student edition is published beside the full one, in this folder of the book's
+# site and of the notebooks branch (book/tools/d2lite_book.py points its buttons there).
+STUDENT_FOLDER = "student"
 
 
 # ----------------------------------------------------------------- configuration
@@ -390,6 +393,8 @@ def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: 
 def write_notebooks(out: Path, *, student: bool = False, root: Path = ROOT) -> list[Path]:
     """Write every chapter's notebook under `out`, at the chapter's path; returns the paths."""
     config = load_config(root)
+    if student:  # links to the student pages, which have no solutions
+        config = replace(config, book_url=f"{config.book_url}{STUDENT_FOLDER}/")
     sections, citations = book_sections(root), bib_citations(root)
     written = []
     for doc in chapter_docs(root):
@@ -407,6 +412,12 @@ def write_student_config(out: Path, root: Path = ROOT) -> Path:
     config = yaml.safe_load((root / "_config.yml").read_text())
     config["title"] = config["title"] + " (student edition)"
     config["sphinx"]["config"]["d2lite_student_edition"] = True  # see book/tools/d2lite_book.py
+    # The page sources hold the solutions: publish none of them (no _sources/), and no
+    # button that leads to them (Binder and "edit" open the .md on the main branch).
+    config["sphinx"]["config"]["html_copy_source"] = False
+    config["html"]["baseurl"] = f"{config['html']['baseurl'].rstrip('/')}/{STUDENT_FOLDER}/"
+    config["html"]["use_edit_page_button"] = False
+    config.get("launch_buttons", {}).pop("binderhub_url", None)
     # Same code cells as the full edition, so its executed notebooks are reused.
     config["execute"]["cache"] = str(root / "_build" / ".jupyter_cache")
     # Paths in the config are relative to the book root, not to where this file is written.
