@@ -100,13 +100,17 @@ class RemoveSolutions(SphinxTransform):
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree):
-    """Drop repeated <script> entries: sphinx-thebe registers its inline configuration
-    once per read of the sources, and a second copy makes every page log "Identifier
-    'THEBE_JS_URL' has already been declared" in the browser."""
+    """Drop repeated <script> entries: sphinx-thebe's and sphinx-togglebutton's inline
+    configurations reach every page twice, and the second copy makes the browser log
+    "Identifier 'THEBE_JS_URL' has already been declared"."""
     seen, unique = set(), []
     for script in context.get("script_files", []):
-        if str(script) not in seen:
-            seen.add(str(script))
+        # the same file or inline body, however each copy was registered (an inline
+        # script's filename is None in one copy and "" in the other)
+        key = (str(getattr(script, "filename", script) or ""),
+               repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
             unique.append(script)
     context["script_files"] = unique
 
