@@ -69,6 +69,8 @@ notebooks: $(STAMP)
 # it costs a Sphinx build, not a second execution, after `make book`.
 student: $(STAMP)
 	$(BIN)/python book/tools/editions.py student-config --out _build/student/_config.yml
+	# A fresh HTML tree: files of an earlier build (such as _sources/) must not linger.
+	rm -rf _build/student/_build/html
 	$(BIN)/jupyter-book build . --config _build/student/_config.yml --path-output _build/student \
 		--warningiserror --nitpick --keep-going
 	$(BIN)/python book/tools/editions.py notebooks --student --out _build/student/notebooks

@@ -78,9 +78,20 @@ def _student_buttons(buttons, pagename, pathto):
 
 
 def _student_page(app, pagename, templatename, context, doctree):
-    if app.config.d2lite_student_edition:
-        context["header_buttons"] = _student_buttons(context.get("header_buttons"), pagename,
-                                                     context["pathto"])
+    if not app.config.d2lite_student_edition:
+        return
+    buttons = _student_buttons(context.get("header_buttons"), pagename, context["pathto"])
+    # Without html_copy_source the theme offers no notebook download: add the student one.
+    if "kernelspec" in app.env.metadata.get(pagename, {}):
+        notebook = {"type": "link", "text": ".ipynb", "icon": "fas fa-code",
+                    "url": f"{context['pathto'](STUDENT_DOWNLOADS, 1)}/{pagename}.ipynb",
+                    "tooltip": "Download the notebook (student edition)",
+                    "label": "download-notebook-button"}
+        for group in buttons:
+            if isinstance(group, dict) and group.get("label") == "download-buttons":
+                group["buttons"] = [notebook] + [b for b in group["buttons"]
+                                                 if b.get("label") != notebook["label"]]
+    context["header_buttons"] = buttons
 
 
 class RemoveSolutions(SphinxTransform):
