@@ -31,6 +31,7 @@ import copy
 import re
 import sys
 from dataclasses import dataclass, field, replace
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import jupytext
@@ -53,7 +54,7 @@ class BookConfig:
     repository_url: str  # https://github.com/ORG/REPO
     book_url: str  # where the HTML book is published, ending in "/"
     notebooks_branch: str  # the branch the publish workflow pushes _build/notebooks to
-    version: str  # d2lite.__version__
+    version: str  # the installed d2lite's version (package metadata)
 
     @property
     def org_repo(self) -> str:
@@ -76,7 +77,7 @@ class BookConfig:
 
 def load_config(root: Path = ROOT) -> BookConfig:
     config = yaml.safe_load((root / "_config.yml").read_text())
-    version = re.search(r'__version__ = "([^"]+)"', (root / "d2lite" / "__init__.py").read_text()).group(1)
+    version = package_version("d2lite")  # the installed package's metadata (make install)
     return BookConfig(
         repository_url=config["repository"]["url"],
         book_url=config["html"]["baseurl"].rstrip("/") + "/",
