@@ -77,6 +77,8 @@ student: $(STAMP)
 	# The student pages' ".ipynb" download serves these (see book/tools/d2lite_book.py).
 	rm -rf _build/student/_build/html/notebooks
 	cp -r _build/student/notebooks _build/student/_build/html/notebooks
+	# Sphinx's intermediates hold the full sources, solutions included: drop them.
+	rm -rf _build/student/_build/.doctrees _build/student/_build/jupyter_execute
 	$(BIN)/python -m pytest -m student tests
 
 test: $(STAMP)

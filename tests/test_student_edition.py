@@ -1,7 +1,8 @@
 """Checks of the built student edition, run by `make student` after its build.
 
 The student edition must keep every exercise and self-check instruction, and contain no
-solution: no solution block in the HTML, no solution code in the HTML or the notebooks.
+solution anywhere in what its build leaves in _build/student: no solution block in the
+HTML, no solution code or prose in any file, no link to a file that has them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 STUDENT = ROOT / "_build" / "student"
 sys.path.insert(0, str(ROOT / "book" / "tools"))
 import editions  # noqa: E402
-from tests.test_editions import _solution_code  # noqa: E402
 
 CHAPTERS = editions.chapter_docs()
 
@@ -38,7 +38,7 @@ def test_student_html_keeps_exercises_and_has_no_solutions(doc):
     assert len(page.select(".exercise")) >= 3, f"{doc}: exercises missing in the student edition"
     assert not page.select(".solution"), f"{doc}: a solution block is in the student edition"
     text = page.get_text("\n")
-    for line in _solution_code(doc):
+    for line in _solution_lines(doc):
         assert line not in text, f"{doc}: solution code in the student HTML: {line}"
 
 
@@ -47,15 +47,15 @@ def test_student_notebooks_have_no_solutions(doc):
     nb = nbformat.read(str(STUDENT / "notebooks" / f"{doc}.ipynb"), as_version=4)
     text = "\n".join(c.source for c in nb.cells)
     assert "**Solution.**" not in text and text.count("**Exercise ") >= 3
-    for line in _solution_code(doc):
+    for line in _solution_lines(doc):
         assert line not in text, f"{doc}: solution code in the student notebook: {line}"
 
 
 # ------------------------------------------------ everything the student edition publishes
 
 HTML = STUDENT / "_build" / "html"
-PUBLISHED = (HTML, STUDENT / "notebooks")  # the student site and its Colab notebooks
-TEXT_SUFFIXES = {".html", ".js", ".json", ".ipynb", ".md", ".txt", ".inv", ".xml", ".css"}
+NOTEBOOKS = STUDENT / "notebooks"
+BINARY = {".png", ".jpg", ".jpeg", ".gif", ".ico", ".woff", ".woff2", ".ttf", ".eot", ".whl"}
 
 
 def _words(text: str) -> str:
@@ -102,15 +102,15 @@ def _solution_phrases(doc: str) -> list[str]:
 
 
 def _published_text() -> dict[Path, str]:
+    """Every file the student build leaves in _build/student, as text (images excepted)."""
+    assert HTML.is_dir() and NOTEBOOKS.is_dir(), "run `make student`"
     texts = {}
-    for folder in PUBLISHED:
-        assert folder.is_dir(), f"{folder} missing: run `make student`"
-        for path in folder.rglob("*"):
-            if path.is_file() and path.suffix in TEXT_SUFFIXES:
-                raw = path.read_text(encoding="utf-8", errors="replace")
-                if path.suffix == ".html":
-                    raw = BeautifulSoup(raw, "html.parser").get_text(" ")
-                texts[path] = raw
+    for path in STUDENT.rglob("*"):
+        if path.is_file() and path.suffix.lower() not in BINARY:
+            raw = path.read_bytes().decode("utf-8", errors="replace")
+            if path.suffix == ".html":
+                raw = BeautifulSoup(raw, "html.parser").get_text(" ")
+            texts[path] = raw
     return texts
 
 
@@ -120,8 +120,10 @@ def published():
     return texts, {path: _words(text) for path, text in texts.items()}
 
 
-def test_student_edition_publishes_no_page_source():
+def test_student_edition_keeps_no_page_source_or_build_intermediates():
     assert not (HTML / "_sources").exists(), "the page sources (with solutions) are published"
+    for intermediate in (".doctrees", "jupyter_execute"):  # both hold the full sources
+        assert not (STUDENT / "_build" / intermediate).exists(), intermediate
     assert list((HTML / "notebooks" / "chapters").glob("*.ipynb")), "student downloads missing"
 
 

@@ -41,8 +41,9 @@ def _colab_buttons(buttons):
 
 STUDENT_NOTEBOOKS = "student"  # on the notebooks branch: editions.STUDENT_FOLDER
 STUDENT_DOWNLOADS = "notebooks"  # their folder inside the student HTML output
-# sphinx-book-theme's buttons that lead to a page's source (the .md, with its solutions)
-SOURCE_BUTTONS = ("download-source-button", "source-file-button", "source-edit-button")
+# sphinx-book-theme's buttons that lead to a page's sources (with their solutions)
+SOURCE_BUTTONS = ("download-source-button", "download-notebook-button", "source-file-button",
+                  "source-edit-button")
 
 
 def _retarget_colab(app, pagename, templatename, context, doctree):
@@ -57,7 +58,7 @@ def _retarget_colab(app, pagename, templatename, context, doctree):
                          f"{folder}{pagename}.ipynb")
 
 
-def _student_buttons(buttons, pagename, pathto):
+def _student_buttons(buttons):
     """The header buttons of a student page: no source, Binder or edit links."""
     kept = []
     for button in buttons or []:
@@ -67,10 +68,8 @@ def _student_buttons(buttons, pagename, pathto):
         label, url = button.get("label", ""), str(button.get("url", ""))
         if label in SOURCE_BUTTONS or "binder" in url:
             continue
-        if label == "download-notebook-button":
-            button = {**button, "url": f"{pathto(STUDENT_DOWNLOADS, 1)}/{pagename}.ipynb"}
         if "buttons" in button:
-            button = {**button, "buttons": _student_buttons(button["buttons"], pagename, pathto)}
+            button = {**button, "buttons": _student_buttons(button["buttons"])}
             if not button["buttons"]:
                 continue
         kept.append(button)
@@ -80,8 +79,8 @@ def _student_buttons(buttons, pagename, pathto):
 def _student_page(app, pagename, templatename, context, doctree):
     if not app.config.d2lite_student_edition:
         return
-    buttons = _student_buttons(context.get("header_buttons"), pagename, context["pathto"])
-    # Without html_copy_source the theme offers no notebook download: add the student one.
+    buttons = _student_buttons(context.get("header_buttons"))
+    # The notebook download is the student notebook (pages of notebooks only).
     if "kernelspec" in app.env.metadata.get(pagename, {}):
         notebook = {"type": "link", "text": ".ipynb", "icon": "fas fa-code",
                     "url": f"{context['pathto'](STUDENT_DOWNLOADS, 1)}/{pagename}.ipynb",
@@ -89,8 +88,7 @@ def _student_page(app, pagename, templatename, context, doctree):
                     "label": "download-notebook-button"}
         for group in buttons:
             if isinstance(group, dict) and group.get("label") == "download-buttons":
-                group["buttons"] = [notebook] + [b for b in group["buttons"]
-                                                 if b.get("label") != notebook["label"]]
+                group["buttons"].insert(0, notebook)
     context["header_buttons"] = buttons
 
 
