@@ -9,6 +9,9 @@ steady-state speed (`TrainHistory.examples_per_second`: the training passes of e
 * the vision transformer of the ViT section (`d2lite.vit.vision_transformer` with the
   section's configuration: patch 7, width 64, 2 blocks, 4 heads, mean pooling) on the
   same images;
+* the same ViT with its attention computed by calling ``keras.layers.MultiHeadAttention``
+  (whose projections are ``EinsumDense`` layers) instead of the block's matrix products
+  on the same weights: what that choice of `d2lite.vit.TransformerEncoderBlock` buys;
 * the recurrent attention model (`d2lite.glimpse.RecurrentAttentionModel`, 6 glimpses of
   12x12 at 3 scales) on 60x60 translated MNIST, the paper's task.
 
@@ -25,10 +28,27 @@ import keras
 
 from d2lite.glimpse import RecurrentAttentionModel
 from d2lite.models import lenet
+from d2lite import vit
 from d2lite.vit import vision_transformer
 
 
 VIT = dict(patch_size=7, dim=64, depth=2, num_heads=4, mlp_dim=128, pooling="mean")
+
+
+class KerasAttentionBlock(vit.TransformerEncoderBlock):
+    """The encoder block, its attention computed by calling the Keras layer itself."""
+
+    def _self_attention(self, h):
+        return self.attention(h, h, return_attention_scores=True)
+
+
+def keras_attention_vit(**config) -> keras.Model:
+    """`vision_transformer` built with `KerasAttentionBlock` (same weights, same outputs)."""
+    block, vit.TransformerEncoderBlock = vit.TransformerEncoderBlock, KerasAttentionBlock
+    try:
+        return vision_transformer(**config)
+    finally:
+        vit.TransformerEncoderBlock = block
 
 
 def speed(model, data, epochs: int, batch_size: int) -> float:
@@ -54,6 +74,9 @@ def main() -> None:
     rates = {"modern LeNet (28x28)": speed(lenet("relu", "max", True), small, args.epochs, args.batch_size)}
     d2lite.set_seed(0)
     rates["ViT (28x28)"] = speed(vision_transformer(**VIT), small, args.epochs, args.batch_size)
+    d2lite.set_seed(0)
+    rates["ViT, Keras MHA call (28x28)"] = speed(keras_attention_vit(**VIT), small, args.epochs,
+                                                 args.batch_size)
     d2lite.set_seed(0)
     rates["RAM (60x60 translated MNIST)"] = speed(RecurrentAttentionModel(hidden=128, std=0.3), translated,
                                                   args.epochs, args.batch_size)

@@ -79,6 +79,20 @@ def test_warmup_cosine_schedule_values():
         models.warmup_cosine_schedule(0)
 
 
+@pytest.mark.parametrize("steps, warmup", [(100, 0.1), (1876, 0.1), (37, 0.0), (10, 0.5)])
+def test_warmup_cosine_equals_keras_cosine_decay(steps, warmup):
+    ours = models.warmup_cosine_schedule(steps, peak=0.003, warmup=warmup)
+    w = int(warmup * steps)
+    keras_schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, steps - w, warmup_target=0.003, warmup_steps=w) if w else \
+        keras.optimizers.schedules.CosineDecay(0.003, steps)
+    grid = np.arange(0, steps + 20)  # past the end, the rate stays 0
+    expected = [float(keras_schedule(int(i))) for i in grid]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(grid)), expected, atol=1e-8)
+    restored = models.WarmupCosine.from_config(ours.get_config())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(grid)), expected, atol=1e-8)
+
+
 @pytest.mark.parametrize(
     "fn, kwargs, match",
     [
