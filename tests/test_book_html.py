@@ -14,6 +14,8 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+import editions  # book/tools, on pytest's pythonpath (pyproject.toml)
+
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,15 +31,8 @@ LOG_NOISE = re.compile(
 )
 
 
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [entry["file"] for entry in part.get("chapters", [])]
-    return files
-
-
-CHAPTERS = [f for f in _toc_files() if f.startswith("chapters/")]
+DOCS = editions.toc_documents(ROOT)  # every page, in book order
+CHAPTERS = editions.chapter_docs(ROOT)
 
 
 def _page(doc: str) -> BeautifulSoup:
@@ -50,12 +45,12 @@ def _main(soup: BeautifulSoup):
     return soup.find("main") or soup
 
 
-@pytest.mark.parametrize("doc", _toc_files())
+@pytest.mark.parametrize("doc", DOCS)
 def test_every_page_is_built(doc):
     assert _page(doc).find("h1") is not None
 
 
-@pytest.mark.parametrize("doc", _toc_files())
+@pytest.mark.parametrize("doc", DOCS)
 def test_no_tensorflow_log_lines_or_errors(doc):
     text = _main(_page(doc)).get_text("\n")
     noise = LOG_NOISE.findall(text)
@@ -63,7 +58,7 @@ def test_no_tensorflow_log_lines_or_errors(doc):
     assert "Traceback (most recent call last)" not in text, f"{doc}: a traceback is shown"
 
 
-@pytest.mark.parametrize("doc", _toc_files())
+@pytest.mark.parametrize("doc", DOCS)
 def test_references_and_citations_resolve(doc):
     soup = _main(_page(doc))
     # An unresolved {ref} renders as a bare span.xref outside any link; an unresolved
@@ -140,7 +135,7 @@ def test_quoted_numbers_are_filled_in_on_the_page_and_in_the_notebook(doc):
     assert "[value: " not in source and "{glue:" not in source, f"{notebook}: a glued value is missing"
 
 
-@pytest.mark.parametrize("doc", _toc_files())
+@pytest.mark.parametrize("doc", DOCS)
 def test_no_script_is_included_twice(doc):
     # A repeated inline script redeclares its constants: the browser logs an error.
     soup = _page(doc)

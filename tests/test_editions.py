@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import editions  # book/tools, on pytest's pythonpath (pyproject.toml)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "book" / "tools"))
-import editions  # noqa: E402
 
 CHAPTERS = editions.chapter_docs()
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import editions
+
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(ROOT.glob("chapters/*.md"))
+CHAPTERS = [ROOT / f"{doc}.md" for doc in editions.chapter_docs(ROOT)]
 MARKS = ("★ ", "★★ ", "★★★ ")
 
 

@@ -8,19 +8,18 @@ HTML, no solution code or prose in any file, no link to a file that has them.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+import editions  # book/tools, on pytest's pythonpath (pyproject.toml)
+
 pytestmark = pytest.mark.student
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT = ROOT / "_build" / "student"
-sys.path.insert(0, str(ROOT / "book" / "tools"))
-import editions  # noqa: E402
 
 CHAPTERS = editions.chapter_docs()
 

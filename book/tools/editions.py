@@ -86,11 +86,31 @@ def load_config(root: Path = ROOT) -> BookConfig:
     )
 
 
+def toc_documents(root: Path = ROOT) -> list[str]:
+    """Every document _toc.yml lists, in book order, root page first (e.g. 'book/intro').
+
+    The project's one reader of _toc.yml: the editions, the tests and anything else that
+    needs the book's pages or chapters ask here (or `chapter_docs`).
+    """
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+
+    def files(entries: list) -> list[str]:
+        found = []
+        for entry in entries or []:
+            if "file" in entry:
+                found.append(entry["file"])
+            found += files(entry.get("sections"))
+        return found
+
+    docs = [toc["root"]] + files(toc.get("chapters"))
+    for part in toc.get("parts", []):
+        docs += files(part.get("chapters"))
+    return [d.removesuffix(".md") for d in docs]
+
+
 def chapter_docs(root: Path = ROOT) -> list[str]:
     """The chapter documents listed in _toc.yml, in book order (e.g. 'chapters/03_padding_stride')."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    docs = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
-    return [d.removesuffix(".md") for d in docs if d.startswith("chapters/")]
+    return [d for d in toc_documents(root) if d.startswith("chapters/")]
 
 
 # -------------------------------------------------------- MyST -> plain Markdown
@@ -119,7 +139,7 @@ class Context:
 def book_sections(root: Path = ROOT) -> dict:
     """Map every `(label)=` placed right before a heading to its document and title."""
     sections = {}
-    for doc in chapter_docs(root) + ["book/intro", "book/installation", "book/notation"]:
+    for doc in toc_documents(root):
         path = root / f"{doc}.md"
         if path.exists():
             for label, title in _SECTION_TITLE.findall(path.read_text()):
