@@ -142,3 +142,17 @@ def test_no_script_is_included_twice(doc):
     scripts = [str(s) for s in soup.find_all("script") if s.get("type") != "text/x-thebe-config"]
     repeated = {s[:80] for s in scripts if scripts.count(s) > 1}
     assert not repeated, f"{doc}: scripts included twice: {sorted(repeated)[:2]}"
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_mathjax_is_served_from_the_build(doc):
+    """Math renders without a CDN: MathJax's script is the bundled copy in _static."""
+    page = HTML / f"{doc}.html"
+    scripts = [s["src"] for s in _page(doc).find_all("script", src=True) if "mathjax" in s["src"].lower()]
+    expected = 1 if doc in CHAPTERS else len(scripts[:1])  # pages without math load none
+    assert len(scripts) == expected, f"{doc}: expected {expected} MathJax script, found {scripts}"
+    if not scripts:
+        return
+    src = scripts[0]
+    assert not re.match(r"(https?:)?//", src), f"{doc}: MathJax comes from {src}, not from the build"
+    assert (page.parent / src).resolve().is_file(), f"{doc}: {src} is not in the build"
