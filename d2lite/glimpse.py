@@ -89,7 +89,7 @@ def _retina_levels(images, size: int, scales: int) -> list:
 
 
 def _read_retina(levels: list, locations, height: int, width: int, size: int,
-                 channels: int = 1):
+                 channels: int):
     """Retinas (batch, scales, size, size, channels) at `locations` from `_retina_levels`."""
     margin = 2 ** (len(levels) - 1) - 1
     centre = ops.cast(ops.round(location_to_pixels(ops.stop_gradient(locations), height, width)), "int32")
@@ -184,10 +184,9 @@ class RecurrentAttentionModel(keras.Model):
         `trace` so that the glimpses of one episode share them; same result as without.
         """
         if levels is None:
-            retina = glimpse_sensor(images, locations, size=self.size, scales=self.scales)
-        else:
-            _, height, width, channels = tuple(images.shape)
-            retina = _read_retina(levels, locations, height, width, self.size, channels)
+            levels = _retina_levels(images, self.size, self.scales)
+        _, height, width, channels = tuple(images.shape)
+        retina = _read_retina(levels, locations, height, width, self.size, channels)
         what = self.what(ops.reshape(retina, (ops.shape(retina)[0], -1)))
         where = self.where(locations)
         return ops.relu(self.what_out(what) + self.where_out(where))
