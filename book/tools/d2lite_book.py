@@ -28,6 +28,7 @@ turns ``html_copy_source`` off, so that edition has no ``_sources/``. The Sphinx
 
 from __future__ import annotations
 
+from editions import STUDENT_FOLDER  # book/tools is on Sphinx's path (local_extensions)
 from sphinx.transforms import SphinxTransform
 
 
@@ -39,7 +40,6 @@ def _colab_buttons(buttons):
             yield from _colab_buttons(button.get("buttons"))
 
 
-STUDENT_NOTEBOOKS = "student"  # on the notebooks branch: editions.STUDENT_FOLDER
 STUDENT_DOWNLOADS = "notebooks"  # their folder inside the student HTML output
 # sphinx-book-theme's buttons that lead to a page's sources (with their solutions)
 SOURCE_BUTTONS = ("download-source-button", "download-notebook-button", "source-file-button",
@@ -52,7 +52,7 @@ def _retarget_colab(app, pagename, templatename, context, doctree):
     if not branch or "github.com/" not in repo_url:
         return
     org_repo = repo_url.rstrip("/").split("github.com/")[1]
-    folder = f"{STUDENT_NOTEBOOKS}/" if app.config.d2lite_student_edition else ""
+    folder = f"{STUDENT_FOLDER}/" if app.config.d2lite_student_edition else ""
     for button in _colab_buttons(context.get("header_buttons")):
         button["url"] = (f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/"
                          f"{folder}{pagename}.ipynb")
