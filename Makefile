@@ -30,7 +30,7 @@ ifeq ($(origin D2LITE_DATA), undefined)
   endif
 endif
 
-.PHONY: help install book notebooks student test bench clean
+.PHONY: help install book notebooks student test bench format clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (executes every chapter)"
@@ -42,6 +42,7 @@ help:
 	@echo "make bench      time d2lite's from-scratch operations against Keras layers,"
 	@echo "                d2lite.train against plain model.fit, and Part IV's models"
 	@echo "                (ViT, recurrent attention model) against LeNet"
+	@echo "make format     format the chapters' code cells with ruff (88 characters)"
 	@echo "make clean      remove _build (keeps .venv)"
 
 install: $(STAMP)
@@ -88,6 +89,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_conv.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_attention_models.py
+
+format: $(STAMP)
+	$(BIN)/python book/tools/format_chapters.py
 
 clean:
 	rm -rf _build
