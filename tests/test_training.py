@@ -221,3 +221,33 @@ def test_live_plot_in_a_real_kernel_leaves_one_figure():
     assert nb.cells[2].outputs[0].text.strip() == "3 3"
     for cell in nb.cells:
         assert not [o for o in cell.outputs if o.get("name") == "stderr"], cell.outputs
+
+
+def test_training_state_is_built_before_fit():
+    """`train` creates the optimiser's and metrics' variables before `fit` traces a step.
+
+    (On TensorFlow a first trace that creates variables is traced again: the reason.)
+    """
+    d2lite.set_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    y = np.arange(8) % 3
+    assert not model.optimizer.built
+    metric_variables = len(model.metrics_variables)  # the loss tracker's only
+    training._build_training_state(model, x, y)
+    assert model.optimizer.built
+    # Adam: an iteration counter and two moments per weight (kernel and bias)
+    assert len(model.optimizer.variables) >= 1 + 2 * len(model.trainable_variables)
+    assert len(model.metrics_variables) > metric_variables  # the accuracy's too
+
+
+def test_training_state_falls_back_to_building_the_optimiser():
+    """Without Keras's private `_symbolic_build`, the optimiser alone is built."""
+    weights = [keras.Variable(np.zeros((4, 3), "float32"))]
+    optimizer = keras.optimizers.Adam(1e-3)
+    stand_in = type("NoSymbolicBuild", (), {"optimizer": optimizer,
+                                            "trainable_variables": weights})()
+    training._build_training_state(stand_in, None, None)
+    assert optimizer.built and len(optimizer.variables) >= 3
