@@ -44,11 +44,7 @@ class KerasAttentionBlock(vit.TransformerEncoderBlock):
 
 def keras_attention_vit(**config) -> keras.Model:
     """`vision_transformer` built with `KerasAttentionBlock` (same weights, same outputs)."""
-    block, vit.TransformerEncoderBlock = vit.TransformerEncoderBlock, KerasAttentionBlock
-    try:
-        return vision_transformer(**config)
-    finally:
-        vit.TransformerEncoderBlock = block
+    return vision_transformer(**config, block=KerasAttentionBlock)
 
 
 def speed(model, data, epochs: int, batch_size: int) -> float:

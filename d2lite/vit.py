@@ -270,7 +270,8 @@ class TokenPooling(layers.Layer):
 def vision_transformer(input_shape=(28, 28, 1), num_classes: int = 10, *, patch_size: int = 4,
                        dim: int = 64, depth: int = 4, num_heads: int = 4, mlp_dim: int = 128,
                        pooling: str = "class_token", position_embedding: bool = True,
-                       dropout: float = 0.0, name: str = "vit") -> keras.Model:
+                       dropout: float = 0.0, name: str = "vit",
+                       block: type | None = None) -> keras.Model:
     """A vision transformer classifier: images (batch, H, W, C) -> logits (batch, classes).
 
     `PatchEmbedding`, `depth` `TransformerEncoderBlock` layers (named ``block1``, ...), a final
@@ -284,10 +285,16 @@ def vision_transformer(input_shape=(28, 28, 1), num_classes: int = 10, *, patch_
         depth: number of encoder blocks.
         num_heads, mlp_dim, dropout: see `TransformerEncoderBlock`.
         pooling: ``"class_token"`` or ``"mean"``.
+        block: the encoder blocks' class, `TransformerEncoderBlock` or a subclass of it
+            (by default `TransformerEncoderBlock`).
 
     Raises:
         ValueError: naming the argument, for shapes or values that do not fit.
+        TypeError: if `block` is not `TransformerEncoderBlock` or a subclass.
     """
+    block = TransformerEncoderBlock if block is None else block
+    if not (isinstance(block, type) and issubclass(block, TransformerEncoderBlock)):
+        raise TypeError(f"block must be TransformerEncoderBlock or a subclass of it, got {block!r}")
     input_shape = tuple(input_shape)
     p = _positive_int("patch_size", patch_size)
     _check_image_shape("input_shape", (None, *input_shape), p)
@@ -301,7 +308,7 @@ def vision_transformer(input_shape=(28, 28, 1), num_classes: int = 10, *, patch_
     x = PatchEmbedding(p, dim, class_token=pooling == "class_token",
                        position_embedding=position_embedding, name="embedding")(inputs)
     for i in range(depth):
-        x = TransformerEncoderBlock(num_heads, mlp_dim, dropout=dropout, name=f"block{i + 1}")(x)
+        x = block(num_heads, mlp_dim, dropout=dropout, name=f"block{i + 1}")(x)
     x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
     x = TokenPooling(pooling, name="pool")(x)
     outputs = layers.Dense(num_classes, name="head")(x)

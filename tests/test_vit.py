@@ -219,6 +219,18 @@ def test_clear_errors(call, match):
         call()
 
 
+def test_vision_transformer_builds_blocks_of_the_class_it_is_given():
+    class Traced(vit.TransformerEncoderBlock):
+        pass
+
+    model = vit.vision_transformer(patch_size=7, dim=8, depth=2, num_heads=2, mlp_dim=16,
+                                   block=Traced)
+    blocks = [layer for layer in model.layers if isinstance(layer, vit.TransformerEncoderBlock)]
+    assert [type(b) for b in blocks] == [Traced, Traced]
+    with pytest.raises(TypeError, match="block must be TransformerEncoderBlock or a subclass"):
+        vit.vision_transformer(block=layers.Dense)
+
+
 # ------------------------------------------------------------ the self-check
 
 
