@@ -192,14 +192,15 @@ def conv_transpose_output_shape(
 ) -> tuple[int, int]:
     """Spatial output shape of a transposed convolution, for each axis
 
-        o = (n - 1) s + d (k - 1) + 1 - 2 p + a.
+        n = (o - 1) s + d (k - 1) + 1 - 2 p + a.
 
-    It is the input size of the convolution (kernel k, padding p, stride s, dilation
-    d) whose transpose this is. That convolution maps several input sizes to the
-    same output size when s > 1; the output padding ``a`` (0 <= a < s) picks one.
+    The letters are those of the convolution (kernel k, padding p, stride s, dilation
+    d) whose transpose this is: its output size o is the transposed convolution's input
+    size, and the result n is its input size. That convolution maps several input sizes
+    to the same output size when s > 1; the output padding ``a`` (0 <= a < s) picks one.
 
     Args:
-        input_size: ``n`` or ``(n_h, n_w)``, positive.
+        input_size: ``o`` or ``(o_h, o_w)``, positive.
         kernel_size: ``k`` or ``(k_h, k_w)``, positive.
         padding: ``p`` or ``(p_h, p_w)``: the forward convolution's zeros on each side,
             removed (cropped) from the transposed output.
@@ -208,13 +209,13 @@ def conv_transpose_output_shape(
         dilation: ``d`` or ``(d_h, d_w)``, positive.
 
     Returns:
-        ``(o_h, o_w)``.
+        ``(n_h, n_w)``.
 
     Raises:
         ValueError: an argument out of range, or an output that would be empty.
         TypeError: an argument that is not an int or a pair of ints.
     """
-    n = _pair(input_size, "input_size", minimum=1)
+    o = _pair(input_size, "input_size", minimum=1)
     k = _pair(kernel_size, "kernel_size", minimum=1)
     p = _pair(padding, "padding", minimum=0)
     s = _pair(stride, "stride", minimum=1)
@@ -223,8 +224,8 @@ def conv_transpose_output_shape(
     if any(a_i >= s_i for a_i, s_i in zip(a, s)):
         raise ValueError(f"output_padding must be smaller than stride in both directions, got {output_padding!r} "
                          f"with stride {stride!r}")
-    out = tuple((n_i - 1) * s_i + d_i * (k_i - 1) + 1 - 2 * p_i + a_i
-                for n_i, k_i, p_i, s_i, a_i, d_i in zip(n, k, p, s, a, d))
+    out = tuple((o_i - 1) * s_i + d_i * (k_i - 1) + 1 - 2 * p_i + a_i
+                for o_i, k_i, p_i, s_i, a_i, d_i in zip(o, k, p, s, a, d))
     if min(out) < 1:
         raise ValueError(f"padding {padding!r} crops more than the transposed convolution produces "
                          f"(output would be {out})")

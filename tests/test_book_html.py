@@ -135,6 +135,43 @@ def test_quoted_numbers_are_filled_in_on_the_page_and_in_the_notebook(doc):
     assert "[value: " not in source and "{glue:" not in source, f"{notebook}: a glued value is missing"
 
 
+# Results the prose might type by hand instead of quoting the run (issue 10, section 2):
+# accuracies (0.ddd), percentages, parameter and multiply-add counts, and timings.
+TYPED_RESULT = re.compile(
+    r"(?<![\w.,])(?:0\.\d{3}\b"  # an accuracy
+    r"|\d+(?:\.\d+)?\s?%"  # a percentage
+    r"|\d{2,3}(?:,\d{3})*(?=(?:\s+[\w-]+){0,2}\s+(?:parameters|weights|multiply-adds)\b)"
+    r"|\d+(?:\.\d+)?\s?(?:s|ms|seconds|minutes)\b)"  # a timing
+)
+# Typed numbers that are settings or definitions, not results of the run.
+TYPED_SETTINGS = {
+    "06_lenet": {"99%"},  # momentum=0.99 "keeps 99% of the old average"
+    "09_conv_backprop": {"10%"},  # guessing among ten classes
+    "14_vision_transformer": {"10%"},  # warm-up over the first 10% of the steps
+}
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_prose_quotes_results_from_the_run(doc):
+    """No accuracy, percentage, parameter count or timing is typed into a chapter's prose.
+
+    Glued values (myst-nb renders them as span.pasted-text), math, code and outputs are
+    removed first; a paragraph that cites a paper may quote that paper's numbers.
+    """
+    main = _main(_page(doc))
+    for element in main.select("div.cell, pre, div.highlight, .math, .pasted-text, "
+                                ".pasted-inline, code, script, style"):
+        element.decompose()
+    typed = []
+    for block in main.find_all(["p", "li", "td"]):
+        if block.select("a[href*='bibliography']"):  # a citation: the paper's numbers
+            continue
+        text = " ".join(block.get_text(" ").split())
+        typed += [(hit, text[:120]) for hit in TYPED_RESULT.findall(text)
+                  if hit not in TYPED_SETTINGS.get(Path(doc).name, set())]
+    assert not typed, f"{doc}: results typed into the prose instead of glued: {typed[:3]}"
+
+
 @pytest.mark.parametrize("doc", DOCS)
 def test_no_script_is_included_twice(doc):
     # A repeated inline script redeclares its constants: the browser logs an error.
