@@ -114,6 +114,18 @@ def test_download_and_binder_buttons(doc):
     assert binder and all(h.endswith(f"{doc}.md") for h in binder), binder
 
 
+@pytest.mark.parametrize("doc", DOCS)
+def test_issue_button_opens_the_erratum_form_for_the_page(doc):
+    from urllib.parse import parse_qs, urlsplit
+
+    links = [a["href"] for a in _page(doc).select("a[href*='/issues/new']")]
+    assert links, f"{doc}: no issue button"
+    for href in links:
+        query = parse_qs(urlsplit(href).query)
+        assert query == {"template": ["erratum.yml"], "page": [doc]}, href
+    assert (ROOT / ".github" / "ISSUE_TEMPLATE" / "erratum.yml").is_file()
+
+
 def test_hidden_test_cells_are_not_rendered():
     for doc in CHAPTERS:
         text = _main(_page(doc)).get_text()

@@ -218,3 +218,22 @@ def test_glue_roles_show_the_values_of_the_books_build(tmp_path):
     nb = editions.make_notebook("chapters/x", config, root=root, sections={}, citations={})
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "Accuracy 0.912 with 61,706 parameters, 25.0% and [value: missing]." in text
+
+
+def test_erratum_form_is_a_valid_issue_form_with_the_page_field():
+    """GitHub's issue-form schema, the parts it rejects a form for: name, description,
+    body items with a known type, unique ids, and options for dropdowns."""
+    import yaml
+
+    form = yaml.safe_load((ROOT / ".github" / "ISSUE_TEMPLATE" / "erratum.yml").read_text())
+    assert form["name"] and form["description"] and form["labels"] == ["erratum"]
+    ids = [item["id"] for item in form["body"] if "id" in item]
+    assert len(ids) == len(set(ids)) and "page" in ids
+    for item in form["body"]:
+        assert item["type"] in {"markdown", "input", "textarea", "dropdown", "checkboxes"}
+        if item["type"] == "dropdown":
+            assert item["attributes"]["options"], item
+        if item["type"] != "markdown":
+            assert item["attributes"]["label"], item
+    page = next(item for item in form["body"] if item.get("id") == "page")
+    assert page["type"] == "input" and page["validations"]["required"] is True

@@ -24,9 +24,14 @@ and it has no ".md" download and no Binder, "show source" or "suggest edit" butt
 would serve the full sources. The student configuration (``book/tools/editions.py``) also
 turns ``html_copy_source`` off, so that edition has no ``_sources/``. The Sphinx tag
 ``student`` is set, so a page can say ``{only} student`` or ``{only} not student``.
+
+**Errata.** Every page's "open issue" button opens the erratum form
+(``.github/ISSUE_TEMPLATE/erratum.yml``) with the page's path filled in.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from editions import STUDENT_FOLDER  # book/tools is on Sphinx's path (local_extensions)
 from sphinx.transforms import SphinxTransform
@@ -56,6 +61,26 @@ def _retarget_colab(app, pagename, templatename, context, doctree):
     for button in _colab_buttons(context.get("header_buttons")):
         button["url"] = (f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/"
                          f"{folder}{pagename}.ipynb")
+
+
+ERRATUM_TEMPLATE = "erratum.yml"  # .github/ISSUE_TEMPLATE/erratum.yml
+
+
+def _issue_buttons(buttons):
+    for button in buttons or []:
+        if isinstance(button, dict):
+            if "/issues/new" in str(button.get("url", "")):
+                yield button
+            yield from _issue_buttons(button.get("buttons"))
+
+
+def _erratum_form(app, pagename, templatename, context, doctree):
+    """The page's "open issue" button opens the erratum form with the page filled in."""
+    repo_url = (app.config.html_theme_options or {}).get("repository_url", "").rstrip("/")
+    for button in _issue_buttons(context.get("header_buttons")):
+        query = urlencode({"template": ERRATUM_TEMPLATE, "page": pagename})
+        button["url"] = f"{repo_url}/issues/new?{query}"
+        button["tooltip"] = "Report an error on this page (erratum form)"
 
 
 def _student_buttons(buttons):
@@ -136,6 +161,7 @@ def setup(app):
     # After sphinx-book-theme's add_launch_buttons (priority 501).
     app.connect("html-page-context", _retarget_colab, priority=900)
     app.connect("html-page-context", _student_page, priority=901)
+    app.connect("html-page-context", _erratum_form, priority=902)
     app.connect("html-page-context", _unique_scripts, priority=999)
     app.connect("config-inited", _tag_edition)
     app.add_transform(RemoveSolutions)
