@@ -12,6 +12,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 EXTRAS ?= dev
+# extra pip options for the install, e.g. the weekly workflow's --upgrade
+PIP_FLAGS ?=
 BIN := $(VENV)/bin
 comma := ,
 STAMP := $(VENV)/.d2lite-installed-$(subst $(comma),-,$(EXTRAS))
@@ -50,7 +52,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet $(PIP_FLAGS) --editable ".[$(EXTRAS)]"
 	@touch $@
 
 book: $(STAMP)
