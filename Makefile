@@ -55,10 +55,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet $(PIP_FLAGS) --editable ".[$(EXTRAS)]"
 	@touch $@
 
+# The browser checks (tests/test_browser.py) of one edition, when a Chromium is found.
+define browser_checks
+	@if [ -n "$${D2LITE_CHROMIUM:-}" ] || command -v chromium >/dev/null \
+	    || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
+	  $(BIN)/python -m pytest -m browser -k $(1) tests/test_browser.py; \
+	else \
+	  echo "*** No Chromium found: the browser checks of the $(1) edition were SKIPPED."; \
+	  echo "*** Install one (apt install chromium) or set D2LITE_CHROMIUM to run them."; \
+	fi
+endef
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(MAKE) notebooks
 	$(BIN)/python -m pytest -m book tests
+	$(call browser_checks,full)
 
 # The Colab notebooks and, beside them, the wheel their install cell fetches: the publish
 # workflow pushes _build/notebooks as it is to the notebooks branch. The numbers the text
@@ -83,9 +95,10 @@ student: $(STAMP)
 	# Sphinx's intermediates hold the full sources, solutions included: drop them.
 	rm -rf _build/student/_build/.doctrees _build/student/_build/jupyter_execute
 	$(BIN)/python -m pytest -m student tests
+	$(call browser_checks,student)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not book and not student"
+	$(BIN)/python -m pytest -m "not book and not student and not browser"
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_conv.py
