@@ -73,9 +73,12 @@ def browser():
     if executable is None:
         pytest.skip("no Chromium found (apt install chromium, or set D2LITE_CHROMIUM)")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox", "--disable-dev-shm-usage",
-                                                    "--disable-gpu"])
+        try:
+            chromium = playwright.chromium.launch(
+                executable_path=executable,
+                args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        except sync_api.Error as error:  # a browser that cannot start here: say so
+            pytest.skip(f"Chromium at {executable} did not start: {error}")
         yield chromium
         chromium.close()
 
