@@ -37,12 +37,13 @@ from editions import STUDENT_FOLDER  # book/tools is on Sphinx's path (local_ext
 from sphinx.transforms import SphinxTransform
 
 
-def _colab_buttons(buttons):
+def _buttons_to(buttons, url_part: str):
+    """The header buttons (nested in dropdowns too) whose URL contains `url_part`."""
     for button in buttons or []:
         if isinstance(button, dict):
-            if "colab.research.google.com" in str(button.get("url", "")):
+            if url_part in str(button.get("url", "")):
                 yield button
-            yield from _colab_buttons(button.get("buttons"))
+            yield from _buttons_to(button.get("buttons"), url_part)
 
 
 STUDENT_DOWNLOADS = "notebooks"  # their folder inside the student HTML output
@@ -58,7 +59,7 @@ def _retarget_colab(app, pagename, templatename, context, doctree):
         return
     org_repo = repo_url.rstrip("/").split("github.com/")[1]
     folder = f"{STUDENT_FOLDER}/" if app.config.d2lite_student_edition else ""
-    for button in _colab_buttons(context.get("header_buttons")):
+    for button in _buttons_to(context.get("header_buttons"), "colab.research.google.com"):
         button["url"] = (f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/"
                          f"{folder}{pagename}.ipynb")
 
@@ -66,18 +67,10 @@ def _retarget_colab(app, pagename, templatename, context, doctree):
 ERRATUM_TEMPLATE = "erratum.yml"  # .github/ISSUE_TEMPLATE/erratum.yml
 
 
-def _issue_buttons(buttons):
-    for button in buttons or []:
-        if isinstance(button, dict):
-            if "/issues/new" in str(button.get("url", "")):
-                yield button
-            yield from _issue_buttons(button.get("buttons"))
-
-
 def _erratum_form(app, pagename, templatename, context, doctree):
     """The page's "open issue" button opens the erratum form with the page filled in."""
     repo_url = (app.config.html_theme_options or {}).get("repository_url", "").rstrip("/")
-    for button in _issue_buttons(context.get("header_buttons")):
+    for button in _buttons_to(context.get("header_buttons"), "/issues/new"):
         query = urlencode({"template": ERRATUM_TEMPLATE, "page": pagename})
         button["url"] = f"{repo_url}/issues/new?{query}"
         button["tooltip"] = "Report an error on this page (erratum form)"
