@@ -52,6 +52,7 @@ from d2lite.conv_math import (  # noqa: E402
     fft_conv2d,
     receptive_field,
 )
+from d2lite import diagrams  # noqa: E402  (d2lite.diagrams.sliding_window, ...)
 from d2lite import glimpse  # noqa: E402  (d2lite.glimpse.RecurrentAttentionModel, ...)
 from d2lite import models  # noqa: E402  (d2lite.models.lenet, ...)
 from d2lite.notebook import glue  # noqa: E402
@@ -95,6 +96,7 @@ __all__ = [
     "corr2d",
     "corr2d_multi_in",
     "corr2d_multi_in_out",
+    "diagrams",
     "fft_conv2d",
     "glimpse",
     "glue",
