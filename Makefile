@@ -69,16 +69,17 @@ endef
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(MAKE) notebooks
+	# The pages' ".ipynb" downloads: the same notebooks with the build's outputs.
+	$(BIN)/python book/tools/editions.py notebooks --outputs --out _build/html/notebooks
 	$(BIN)/python -m pytest -m book tests
 	$(call browser_checks,full)
 
-# The Colab notebooks and, beside them, the wheel their install cell fetches: the publish
-# workflow pushes _build/notebooks as it is to the notebooks branch. The numbers the text
+# The Colab notebooks (their install cell installs d2lite==<version> from PyPI, published by
+# .github/workflows/release.yml): the publish workflow pushes _build/notebooks as it is to
+# the notebooks branch. The numbers the text
 # quotes ({glue:text} roles) come from the executed chapters of the last `make book`.
 notebooks: $(STAMP)
 	$(BIN)/python book/tools/editions.py notebooks --out _build/notebooks
-	rm -rf _build/notebooks/wheels
-	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir _build/notebooks/wheels .
 
 # The student edition reuses the full edition's execution cache (same code cells), so
 # it costs a Sphinx build, not a second execution, after `make book`.

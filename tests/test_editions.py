@@ -54,7 +54,7 @@ def test_config_is_read_from_config_yml():
     config = editions.load_config()
     assert config.org_repo.count("/") == 1
     assert config.colab_url("chapters/x").endswith(f"/blob/{config.notebooks_branch}/chapters/x.ipynb")
-    assert config.wheel_url.endswith(f"d2lite-{config.version}-py3-none-any.whl")
+    assert config.requirement == f"d2lite=={config.version}"
     import d2lite
 
     assert config.version == d2lite.__version__
@@ -68,16 +68,20 @@ def test_colab_notebook_has_title_install_cell_and_plain_markdown(full, doc):
     title, install = nb.cells[0], nb.cells[1]
     assert title.cell_type == "markdown" and config.page_url(doc) in title.source
     assert editions.INSTALL_TAG in install.metadata["tags"]
-    assert '"google.colab" in sys.modules' in install.source and config.wheel_url in install.source
+    assert '"google.colab" in sys.modules' in install.source and f'D2LITE = "{config.requirement}"' in install.source
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             assert "```{" not in cell.source, f"a MyST directive is left in {doc}: {cell.source[:80]}"
             assert "}`" not in cell.source.replace("\\}`", ""), f"a MyST role is left in {doc}: {cell.source[:120]}"
-    # Every code cell of the source is there, in order (hidden checks included).
+    # Every code cell of the source is there, in order (hidden checks included); only the
+    # comments may differ (label names become the book's numbers).
     import jupytext
 
-    source_code = [c.source for c in jupytext.read(ROOT / f"{doc}.md").cells if c.cell_type == "code"]
-    assert [c.source for c in nb.cells[2:] if c.cell_type == "code"] == source_code
+    def code(source):
+        return [line.partition("#")[0] for line in source.split("\n")]
+
+    source_code = [code(c.source) for c in jupytext.read(ROOT / f"{doc}.md").cells if c.cell_type == "code"]
+    assert [code(c.source) for c in nb.cells[2:] if c.cell_type == "code"] == source_code
     for cell in nb.cells:
         if "remove-cell" in cell.metadata.get("tags", []):
             assert cell.metadata["jupyter"]["source_hidden"] is True
@@ -115,12 +119,19 @@ def test_mark_solutions_splits_cells_at_the_markers():
 def test_myst_roles_and_directives_become_markdown():
     config = editions.load_config()
     ctx = editions.Context("chapters/03_padding_stride", config, {"sec-x": ("chapters/01_a", "A Title")},
-                           {"lecun1998gradient": "LeCun et al., 1998"}, equations={"eq-y": 2})
-    text = ("See {ref}`sec-x`, {eq}`eq-y` and {cite}`lecun1998gradient`.\n\n"
-            "$$\na = b\n$$ (eq-y)\n\n```{note}\nMind the gap.\n```")
+                           {"lecun1998gradient": "LeCun et al., 1998"},
+                           equations={"eq-y": ("chapters/03_padding_stride", "3.2"),
+                                      "eq-z": ("chapters/01_a", "1.4")},
+                           exercise_labels={"ex-a": ("chapters/01_a", "1.3")}, chapter="3")
+    text = ("See {ref}`sec-x`, {eq}`eq-y`, {eq}`eq-z`, {ref}`ex-a` and {cite}`lecun1998gradient`.\n\n"
+            "$$\na = b\n$$ (eq-y)\n\n```{note}\nMind the gap.\n```\n\n```{exercise}\n:label: ex-b\n\nDo.\n```")
     out = editions.myst_to_markdown(text, ctx)
     assert "[A Title](https://" in out and "chapters/01_a.html" in out
-    assert "(2)" in out and "\\tag{2}" in out
+    # the book's numbers and link texts, not per-notebook ones or label names
+    assert "(3.2)" in out and "\\tag{3.2}" in out
+    assert "[(1.4)](https://" in out and "chapters/01_a.html#equation-eq-z)" in out
+    assert "[Exercise 1.3](https://" in out and "chapters/01_a.html#ex-a)" in out
+    assert "**Exercise 3.1.**" in out and "ex-b" not in out
     assert "LeCun et al., 1998" in out
     assert "> **Note.**" in out and "```" not in out
 
@@ -156,15 +167,16 @@ def test_generated_notebook_runs_in_a_fresh_environment_with_the_wheel(full, tmp
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
                    check=True)
     config = editions.load_config()
-    wheel = wheels / config.wheel_name
-    assert wheel.is_file(), f"the wheel is named {list(wheels.iterdir())}, not {config.wheel_name}"
+    wheel = wheels / f"d2lite-{config.version}-py3-none-any.whl"
+    assert wheel.is_file(), f"the wheel is named {list(wheels.iterdir())}, not {wheel.name}"
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     doc = "chapters/03_padding_stride"
     nb = _read(full, doc)
-    install = nb.cells[1].source.replace(config.wheel_url, str(wheel))
+    # the wheel PyPI would serve for `d2lite==<version>`, built from this checkout
+    install = nb.cells[1].source.replace(f'"{config.requirement}"', repr(str(wheel)))
     # Run the install cell as Colab would: with google.colab importable.
     colab = f"import sys, types; sys.modules['google.colab'] = types.ModuleType('google.colab'); exec({install!r})"
     subprocess.run([str(python), "-c", colab], check=True)
@@ -215,7 +227,8 @@ def test_glue_roles_show_the_values_of_the_books_build(tmp_path):
     assert editions.glued_values("chapters/x", root) == {"acc": "0.91234", "params": "'61,706'",
                                                          "ratio": "0.25"}
     config = editions.load_config()
-    nb = editions.make_notebook("chapters/x", config, root=root, sections={}, citations={})
+    nb = editions.make_notebook("chapters/x", config, root=root, sections={}, citations={},
+                                targets=({}, {}), chapter="")
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "Accuracy 0.912 with 61,706 parameters, 25.0% and [value: missing]." in text
 
@@ -237,3 +250,44 @@ def test_erratum_form_is_a_valid_issue_form_with_the_page_field():
             assert item["attributes"]["label"], item
     page = next(item for item in form["body"] if item.get("id") == "page")
     assert page["type"] == "input" and page["validations"]["required"] is True
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_notebooks_number_equations_and_exercises_as_the_book_does(full, doc):
+    text = "\n".join(c.source for c in _read(full, doc).cells if c.cell_type == "markdown")
+    chapter = editions.chapter_numbers()[doc]
+    heads = re.findall(r"\*\*Exercise (\d+)\.(\d+)\.\*\*", text)
+    assert heads, doc
+    assert {n for n, _ in heads} == {chapter}, heads
+    assert [int(k) for _, k in heads] == list(range(1, len(heads) + 1)), heads
+    tags = re.findall(r"\\tag\{([^}]*)\}", text)
+    assert all(t.startswith(f"{chapter}.") for t in tags), tags
+    # no internal label (eq-..., ex-..., sec-...) as a link text a reader sees
+    assert not re.findall(r"\[[(]?(?:eq|ex|sec|fig)-[\w-]+[)]?\]\(", text)
+
+
+def test_code_comments_name_equations_as_the_book_does(full):
+    equations, exercises = editions.numbered_targets()
+    known = set(equations) | set(exercises) | set(editions.book_sections())
+    for doc in CHAPTERS:
+        for cell in _read(full, doc).cells:
+            if cell.cell_type != "code":
+                continue
+            for line in cell.source.split("\n"):
+                comment = line.partition("#")[2]
+                assert not known & set(re.findall(r"\b(?:eq|ex|sec|fig)-[\w-]*\w", comment)), (
+                    f"{doc}: a label name in a comment: {line.strip()}")
+
+
+def test_add_outputs_matches_cells_by_their_code():
+    executed = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1  # eq-a", outputs=[]),
+        nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text="1\n")]),
+        nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text="2\n")])])
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("pip install"), nbformat.v4.new_code_cell("x = 1  # (3.1)"),
+        nbformat.v4.new_code_cell("print(x)"), nbformat.v4.new_code_cell("print(x)")])
+    assert editions.add_outputs(nb, executed) == 3
+    assert [c.outputs[0].text if c.outputs else None for c in nb.cells] == [None, None, "1\n", "2\n"]

@@ -10,6 +10,11 @@ configured), at the same paths as the sources, so the link becomes
 
 Binder keeps opening the ``.md`` source on the main branch (jupytext is installed there).
 
+**Downloads.** A chapter's ".ipynb" button downloads the same notebook as Colab's, with
+the outputs of the book's build filled in (``make book`` writes them to ``notebooks/`` in
+the HTML output): it reads like the page, where the theme's default, the unexecuted
+source under ``_sources/``, shows raw MyST. The ".md" button keeps serving the source.
+
 **Student edition.** With ``d2lite_student_edition = True`` every solution is removed
 from the pages -- its text, its code cells and their outputs. (sphinx-exercise's own
 ``hide_solutions`` cannot be used: it drops ``solution-start`` but leaves the
@@ -46,7 +51,7 @@ def _buttons_to(buttons, url_part: str):
             yield from _buttons_to(button.get("buttons"), url_part)
 
 
-STUDENT_DOWNLOADS = "notebooks"  # their folder inside the student HTML output
+DOWNLOADS = "notebooks"  # the downloadable notebooks' folder inside the HTML output
 # sphinx-book-theme's buttons that lead to a page's sources (with their solutions)
 SOURCE_BUTTONS = ("download-source-button", "download-notebook-button", "source-file-button",
                   "source-edit-button")
@@ -94,16 +99,32 @@ def _student_buttons(buttons):
     return kept
 
 
+def _notebook_download(pagename: str, context, tooltip: str) -> dict:
+    return {"type": "link", "text": ".ipynb", "icon": "fas fa-code",
+            "url": f"{context['pathto'](DOWNLOADS, 1)}/{pagename}.ipynb",
+            "tooltip": tooltip, "label": "download-notebook-button"}
+
+
+def _full_downloads(app, pagename, templatename, context, doctree):
+    """A chapter's ".ipynb" download: the executed, readable notebook (full edition)."""
+    if app.config.d2lite_student_edition or not pagename.startswith("chapters/"):
+        return
+    for group in context.get("header_buttons") or []:
+        if isinstance(group, dict) and group.get("label") == "download-buttons":
+            group["buttons"] = [
+                _notebook_download(pagename, context, "Download the notebook, with its outputs")
+                if isinstance(b, dict) and b.get("label") == "download-notebook-button" else b
+                for b in group["buttons"]]
+
+
 def _student_page(app, pagename, templatename, context, doctree):
     if not app.config.d2lite_student_edition:
         return
     buttons = _student_buttons(context.get("header_buttons"))
     # The notebook download is the student notebook (pages of notebooks only).
     if "kernelspec" in app.env.metadata.get(pagename, {}):
-        notebook = {"type": "link", "text": ".ipynb", "icon": "fas fa-code",
-                    "url": f"{context['pathto'](STUDENT_DOWNLOADS, 1)}/{pagename}.ipynb",
-                    "tooltip": "Download the notebook (student edition)",
-                    "label": "download-notebook-button"}
+        notebook = _notebook_download(pagename, context,
+                                      "Download the notebook (student edition)")
         for group in buttons:
             if isinstance(group, dict) and group.get("label") == "download-buttons":
                 group["buttons"].insert(0, notebook)
@@ -154,6 +175,7 @@ def setup(app):
     # After sphinx-book-theme's add_launch_buttons (priority 501).
     app.connect("html-page-context", _retarget_colab, priority=900)
     app.connect("html-page-context", _student_page, priority=901)
+    app.connect("html-page-context", _full_downloads, priority=901)
     app.connect("html-page-context", _erratum_form, priority=902)
     app.connect("html-page-context", _unique_scripts, priority=999)
     app.connect("config-inited", _tag_edition)

@@ -2,14 +2,15 @@
 
     python book/tools/editions.py notebooks --out _build/notebooks            # Colab, full
     python book/tools/editions.py notebooks --student --out _build/student/notebooks
+    python book/tools/editions.py notebooks --outputs --out _build/html/notebooks  # downloads
     python book/tools/editions.py student-config --out _build/student/_config.yml
 
 Colab opens only ``.ipynb``, and renders neither MyST directives nor roles. Each generated
 notebook therefore gets
 
 * a title cell linking back to the chapter's online page,
-* an install cell that installs the matching d2lite wheel when, and only when, it runs in
-  Colab (the wheel is published beside the notebooks, see `wheel_url`),
+* an install cell that installs the book's d2lite release from PyPI (`d2lite==<version>`,
+  see `requirement`) when, and only when, it runs in Colab,
 * the chapter's cells with MyST markup turned into plain Markdown: exercise and solution
   directives become headed paragraphs, equations get \\tag numbers, {ref}/{eq}/{cite}
   roles become links, numbers and author-year citations, and {glue:text} roles become the
@@ -67,12 +68,13 @@ class BookConfig:
         return f"https://colab.research.google.com/github/{self.org_repo}/blob/{self.notebooks_branch}/{doc}.ipynb"
 
     @property
-    def wheel_name(self) -> str:
-        return f"d2lite-{self.version}-py3-none-any.whl"
+    def requirement(self) -> str:
+        """What the Colab install cell installs: this version of d2lite, from PyPI.
 
-    @property
-    def wheel_url(self) -> str:
-        return f"https://raw.githubusercontent.com/{self.org_repo}/{self.notebooks_branch}/wheels/{self.wheel_name}"
+        The release workflow (.github/workflows/release.yml) publishes it when the version
+        is tagged, so the notebooks of a book version install the code they were run with.
+        """
+        return f"d2lite=={self.version}"
 
 
 def load_config(root: Path = ROOT) -> BookConfig:
@@ -108,6 +110,21 @@ def toc_documents(root: Path = ROOT) -> list[str]:
     return [d.removesuffix(".md") for d in docs]
 
 
+def chapter_numbers(root: Path = ROOT) -> dict[str, str]:
+    """The number Sphinx gives each chapter of the numbered parts ('chapters/07_...' -> '7').
+
+    Jupyter Book numbers the chapters of all numbered parts in one sequence, as the book's
+    pages show them ("7. Convolution in Mathematics").
+    """
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    numbers: dict[str, str] = {}
+    for part in toc.get("parts", []):
+        for entry in part.get("chapters") or []:
+            if part.get("numbered") and "file" in entry:
+                numbers[entry["file"].removesuffix(".md")] = str(len(numbers) + 1)
+    return numbers
+
+
 def chapter_docs(root: Path = ROOT) -> list[str]:
     """The chapter documents listed in _toc.yml, in book order (e.g. 'chapters/03_padding_stride')."""
     return [d for d in toc_documents(root) if d.startswith("chapters/")]
@@ -131,9 +148,40 @@ class Context:
     config: BookConfig
     sections: dict  # section label -> (doc, title), over the whole book
     citations: dict  # bib key -> "Author et al., Year"
-    equations: dict = field(default_factory=dict)  # eq label -> number in this chapter
-    exercises: int = 0
+    equations: dict = field(default_factory=dict)  # eq label -> (doc, "7.1"), book-wide
+    exercise_labels: dict = field(default_factory=dict)  # ex label -> (doc, "7.1")
+    chapter: str = ""  # this chapter's number, as the book shows it ("" if unnumbered)
+    exercises: int = 0  # exercises converted so far in this chapter
     glued: dict = field(default_factory=dict)  # glue name -> text/plain of the value
+
+
+_EXERCISE_OPEN = re.compile(r"^(`{3,}|:{3,})\{exercise(?:-start)?\}[^\n]*\n((?::[^\n]*\n)*)",
+                            re.MULTILINE)
+
+
+def numbered_targets(root: Path = ROOT) -> tuple[dict, dict]:
+    """The book's numbers of every labelled equation and exercise, as the pages show them.
+
+    Returns ``(equations, exercises)``: label -> (doc, number), e.g. ``"eq-corr2d"`` ->
+    ``("chapters/02_conv_layer", "2.1")``. Sphinx numbers both per chapter, prefixed with
+    the chapter's number (`chapter_numbers`); an exercise counts whether or not it has a
+    label, an equation only if it has one.
+    """
+    numbers = chapter_numbers(root)
+    equations, exercises = {}, {}
+    for doc in toc_documents(root):
+        path = root / f"{doc}.md"
+        if not path.exists():
+            continue
+        source = path.read_text()
+        prefix = f"{numbers[doc]}." if doc in numbers else ""
+        for k, match in enumerate(_LABELLED_MATH.finditer(source), start=1):
+            equations[match.group("label")] = (doc, f"{prefix}{k}")
+        for k, match in enumerate(_EXERCISE_OPEN.finditer(source), start=1):
+            label = re.search(r"^:label:\s*(\S+)", match.group(2), re.MULTILINE)
+            if label:
+                exercises[label.group(1)] = (doc, f"{prefix}{k}")
+    return equations, exercises
 
 
 def book_sections(root: Path = ROOT) -> dict:
@@ -170,9 +218,17 @@ def _role(match: re.Match, ctx: Context) -> str:
         if target in ctx.sections:
             doc, section_title = ctx.sections[target]
             return f"[{title or section_title}]({ctx.config.page_url(doc)})"
+        if target in ctx.exercise_labels:  # the book's link text: "Exercise 5.1"
+            doc, number = ctx.exercise_labels[target]
+            return f"[{title or f'Exercise {number}'}]({ctx.config.page_url(doc)}#{target})"
         return f"[{title or target}]({ctx.config.page_url(ctx.doc)}#{target})"
     if role == "eq":
-        return f"({ctx.equations[target]})" if target in ctx.equations else f"({target})"
+        if target not in ctx.equations:
+            return f"({target})"
+        doc, number = ctx.equations[target]
+        if doc == ctx.doc:
+            return f"({number})"
+        return f"[({number})]({ctx.config.page_url(doc)}#equation-{target})"
     if role.startswith("cite"):
         keys = [k.strip() for k in text.split(",")]
         parts = [ctx.citations.get(k, k) for k in keys]
@@ -222,6 +278,33 @@ def glued_values(doc: str, root: Path = ROOT) -> dict:
     return values
 
 
+_LABEL_NAME = re.compile(r"\b(?:eq|ex|sec|fig)-[\w-]*\w")
+
+
+def readable_comments(code: str, ctx: Context) -> str:
+    """Code whose comments name equations, exercises and sections as the book does.
+
+    The chapters' test cells say what they check with the labels of the source
+    ("# ... eq-out-shape ..."); a notebook reader sees "(3.1)", "Exercise 5.1" or the
+    section's title instead. Only text after a ``#`` changes; the code does not.
+    """
+    def name(match: re.Match) -> str:
+        label = match.group(0)
+        if label in ctx.equations:
+            return f"({ctx.equations[label][1]})"
+        if label in ctx.exercise_labels:
+            return f"Exercise {ctx.exercise_labels[label][1]}"
+        if label in ctx.sections:
+            return f'"{ctx.sections[label][1]}"'
+        return label
+
+    lines = []
+    for line in code.split("\n"):
+        head, sep, comment = line.partition("#")
+        lines.append(head + sep + _LABEL_NAME.sub(name, comment) if sep else line)
+    return "\n".join(lines)
+
+
 def glued_text(spec: str, glued: dict) -> str:
     """The text a ``{glue:text}`name:format``` role shows, formatted exactly as myst-nb does."""
     from myst_nb.core.variables import format_plain_text
@@ -235,7 +318,7 @@ def glued_text(spec: str, glued: dict) -> str:
 def _directive(name: str, arg: str, body: str, ctx: Context) -> str:
     if name in ("exercise", "exercise-start"):
         ctx.exercises += 1
-        head = f"**Exercise {ctx.exercises}.**"
+        head = f"**Exercise {ctx.chapter}{'.' if ctx.chapter else ''}{ctx.exercises}.**"
         return f"{head} {arg.strip()}\n\n{body}".rstrip() if arg.strip() else f"{head}\n\n{body}".rstrip()
     if name in ("solution-start", "solution"):
         return f"**Solution.**\n\n{body}".rstrip()
@@ -255,8 +338,9 @@ def _directive(name: str, arg: str, body: str, ctx: Context) -> str:
 def myst_to_markdown(text: str, ctx: Context) -> str:
     """Turn one markdown cell's MyST into Markdown that Jupyter and Colab render."""
     text = _LABEL_LINE.sub("", text)
-    text = _LABELLED_MATH.sub(lambda m: f"$${m.group('body').rstrip()} \\tag{{{ctx.equations.get(m.group('label'), '')}}}$$",
-                              text)
+    text = _LABELLED_MATH.sub(
+        lambda m: f"$${m.group('body').rstrip()} \\tag{{{ctx.equations.get(m.group('label'), ('', ''))[1]}}}$$",
+        text)
     out, lines, i = [], text.splitlines(), 0
     while i < len(lines):
         opened = _FENCE_OPEN.match(lines[i])
@@ -349,25 +433,33 @@ def _install_cell(config: BookConfig) -> nbformat.NotebookNode:
 # Anywhere else this cell does nothing: set up the environment as the book's Installation page says.
 import sys
 
-D2LITE_WHEEL = "{config.wheel_url}"
+D2LITE = "{config.requirement}"
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", D2LITE_WHEEL], check=True)'''
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", D2LITE], check=True)'''
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = [INSTALL_TAG]
     return cell
 
 
 def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: Path = ROOT,
-                  sections: dict | None = None, citations: dict | None = None) -> nbformat.NotebookNode:
-    """The Colab-ready notebook of one chapter (full or student edition)."""
+                  sections: dict | None = None, citations: dict | None = None,
+                  targets: tuple[dict, dict] | None = None,
+                  chapter: str | None = None) -> nbformat.NotebookNode:
+    """The Colab-ready notebook of one chapter (full or student edition).
+
+    Equations, exercises and references to them carry the book's numbers ("(7.1)",
+    "Exercise 7.1"); `sections`, `citations`, `targets` (`numbered_targets`) and the
+    chapter's number (`chapter_numbers`) are read from the book when not given.
+    """
     source = (root / f"{doc}.md").read_text()
     nb = mark_solutions(jupytext.reads(source, fmt="md:myst"))
-    labels = [m.group("label") for m in _LABELLED_MATH.finditer(source)]
+    equations, exercise_labels = targets if targets is not None else numbered_targets(root)
     ctx = Context(doc, config, sections if sections is not None else book_sections(root),
                   citations if citations is not None else bib_citations(root),
-                  equations={label: n for n, label in enumerate(labels, start=1)},
+                  equations=equations, exercise_labels=exercise_labels,
+                  chapter=chapter if chapter is not None else chapter_numbers(root).get(doc, ""),
                   glued=glued_values(doc, root))
     title = next((line[2:].strip() for line in source.splitlines() if line.startswith("# ")), doc)
     edition = "student edition: solutions removed" if student else "with solutions"
@@ -395,7 +487,8 @@ def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: 
             if text:
                 cells.append(nbformat.v4.new_markdown_cell(text, metadata=cell.metadata))
         else:
-            code = nbformat.v4.new_code_cell(cell.source, metadata=cell.metadata)
+            code = nbformat.v4.new_code_cell(readable_comments(cell.source, ctx),
+                                             metadata=cell.metadata)
             if "remove-cell" in cell.metadata.get("tags", []):
                 # The book hides its test cells; notebooks keep them (they check the text's
                 # claims as you run) but collapsed, where the front end supports it.
@@ -411,15 +504,51 @@ def make_notebook(doc: str, config: BookConfig, *, student: bool = False, root: 
     return out
 
 
-def write_notebooks(out: Path, *, student: bool = False, root: Path = ROOT) -> list[Path]:
-    """Write every chapter's notebook under `out`, at the chapter's path; returns the paths."""
+def add_outputs(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> int:
+    """Give `nb`'s code cells the outputs of the same code in `executed`; returns how many.
+
+    Cells are matched by their code (in order, for code that occurs more than once), so
+    the generated notebook reads like the book's page: every figure, table and printed
+    number of the build, next to the code that made it. Cells without a match (the install
+    cell, the student's answer cells) stay without outputs.
+    """
+    def code(source: str) -> str:  # comments aside: `readable_comments` rewrites them
+        return "\n".join(line.partition("#")[0].rstrip() for line in source.split("\n"))
+
+    outputs: dict[str, list] = {}
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            outputs.setdefault(code(cell.source), []).append(cell)
+    matched = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and outputs.get(code(cell.source)):
+            done = outputs[code(cell.source)].pop(0)
+            cell.outputs = copy.deepcopy(done.get("outputs", []))
+            cell.execution_count = done.get("execution_count")
+            matched += 1
+    return matched
+
+
+def write_notebooks(out: Path, *, student: bool = False, root: Path = ROOT,
+                    with_outputs: bool = False) -> list[Path]:
+    """Write every chapter's notebook under `out`, at the chapter's path; returns the paths.
+
+    `with_outputs`: fill in the outputs of the book's build (`add_outputs`; build the book
+    first): the notebooks that the pages' ".ipynb" buttons download.
+    """
     config = load_config(root)
     if student:  # links to the student pages, which have no solutions
         config = replace(config, book_url=f"{config.book_url}{STUDENT_FOLDER}/")
-    sections, citations = book_sections(root), bib_citations(root)
+    sections, citations, targets = book_sections(root), bib_citations(root), numbered_targets(root)
     written = []
     for doc in chapter_docs(root):
-        nb = make_notebook(doc, config, student=student, root=root, sections=sections, citations=citations)
+        nb = make_notebook(doc, config, student=student, root=root, sections=sections,
+                           citations=citations, targets=targets)
+        if with_outputs:
+            executed = executed_notebook(doc, root)
+            if not executed.is_file():
+                raise FileNotFoundError(f"{executed}: build the book first (make book)")
+            add_outputs(nb, nbformat.read(str(executed), as_version=4))
         nbformat.validate(nb)
         path = out / f"{doc}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -457,11 +586,13 @@ def main(argv: list[str] | None = None) -> int:
     nbs = sub.add_parser("notebooks", help="write the chapters as Colab-ready notebooks")
     nbs.add_argument("--out", type=Path, required=True)
     nbs.add_argument("--student", action="store_true", help="remove every solution")
+    nbs.add_argument("--outputs", action="store_true",
+                     help="with the outputs of the book's last build (the page downloads)")
     cfg = sub.add_parser("student-config", help="write the student edition's _config.yml")
     cfg.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "notebooks":
-        paths = write_notebooks(args.out, student=args.student)
+        paths = write_notebooks(args.out, student=args.student, with_outputs=args.outputs)
         print(f"wrote {len(paths)} notebooks to {args.out}")
     else:
         print(f"wrote {write_student_config(args.out)}")
