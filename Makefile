@@ -14,9 +14,13 @@ VENV ?= .venv
 EXTRAS ?= dev
 # extra pip options for the install, e.g. the weekly workflow's --upgrade
 PIP_FLAGS ?=
+# The pinned version of every dependency (`make lock` writes it): a build a year from now
+# installs what was tested. CONSTRAINTS= (empty) installs the newest releases instead, as
+# the weekly workflow does.
+CONSTRAINTS ?= constraints.txt
 BIN := $(VENV)/bin
 comma := ,
-STAMP := $(VENV)/.d2lite-installed-$(subst $(comma),-,$(EXTRAS))
+STAMP := $(VENV)/.d2lite-installed-$(subst $(comma),-,$(EXTRAS))$(if $(CONSTRAINTS),,-newest)
 
 # Execute notebooks with the book's IPython profile (C-level log lines stay out of cell
 # outputs) and with TensorFlow's C++ logging off from process start.
@@ -32,7 +36,7 @@ ifeq ($(origin D2LITE_DATA), undefined)
   endif
 endif
 
-.PHONY: help install book notebooks student test bench format clean
+.PHONY: help install book notebooks student test bench format lock clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (executes every chapter)"
@@ -45,15 +49,25 @@ help:
 	@echo "                d2lite.train against plain model.fit, and Part IV's models"
 	@echo "                (ViT, recurrent attention model) against LeNet"
 	@echo "make format     format the chapters' code cells with ruff (88 characters)"
+	@echo "make lock       re-pin every dependency in constraints.txt (uv pip compile)"
 	@echo "make clean      remove _build (keeps .venv)"
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(PIP_FLAGS) --editable ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet $(PIP_FLAGS) $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS)) \
+		--editable ".[$(EXTRAS)]"
 	@touch $@
+
+# Re-pin after changing a dependency in pyproject.toml: one universal resolution (every
+# platform, Python >= 3.10) of d2lite with its dev and gpu extras. Versions already pinned
+# are kept where they still fit.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet "uv>=0.4"
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra gpu --universal \
+		--python-version 3.10 --quiet -o constraints.txt
 
 # The browser checks (tests/test_browser.py) of one edition, when a Chromium is found.
 define browser_checks

@@ -67,6 +67,7 @@ from d2lite.scenes import (  # noqa: E402
     cluttered_scenes,
     cluttered_splits,
 )
+from d2lite import sequences  # noqa: E402  (d2lite.sequences.load_sunspots, ...)
 from d2lite.training import LivePlot, TrainHistory, train  # noqa: E402
 from d2lite import vit  # noqa: E402  (d2lite.vit.PatchEmbedding, ...)
 
@@ -111,6 +112,7 @@ __all__ = [
     "receptive_field",
     "reinforce",
     "same_padding",
+    "sequences",
     "set_seed",
     "shift_images",
     "show_attention",

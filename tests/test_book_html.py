@@ -6,6 +6,7 @@ _build/html (or $D2LITE_HTML) and fail if the book is missing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -95,21 +96,35 @@ def test_colab_button_opens_a_generated_notebook(doc):
     assert notebook.is_file(), f"{notebook} was not generated"
 
 
-def test_the_wheel_the_install_cells_fetch_is_published_beside_the_notebooks():
+def test_the_install_cells_pin_the_books_d2lite_release():
     import d2lite
 
-    wheel = ROOT / "_build" / "notebooks" / "wheels" / f"d2lite-{d2lite.__version__}-py3-none-any.whl"
-    assert wheel.is_file(), f"{wheel} missing: `make notebooks` builds it"
+    for doc in CHAPTERS:
+        nb = json.loads((ROOT / "_build" / "notebooks" / f"{doc}.ipynb").read_text())
+        install = "".join(nb["cells"][1]["source"])
+        assert f'"d2lite=={d2lite.__version__}"' in install, doc
 
 
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_download_and_binder_buttons(doc):
     soup = _page(doc)
-    downloads = [a["href"] for a in soup.select("a[href*='_sources/']")]
-    assert any(h.endswith(".ipynb") for h in downloads) and any(h.endswith(".md") for h in downloads)
-    for href in downloads:
+    sources = [a["href"] for a in soup.select("a[href*='_sources/']")]
+    assert [h for h in sources if h.endswith(".md")], f"{doc}: no .md download"
+    assert not [h for h in sources if h.endswith(".ipynb")], f"{doc}: .ipynb download of the raw source"
+    notebooks = [a["href"] for a in soup.select("a[href$='.ipynb']") if "colab" not in a["href"]
+                 and "github.com" not in a["href"]]
+    assert notebooks and all(h.endswith(f"notebooks/{doc}.ipynb") for h in notebooks), notebooks
+    for href in sources + notebooks:
         target = (HTML / doc).parent / href
         assert target.resolve().is_file(), f"{doc}: download link {href} points to nothing"
+    # the downloaded notebook reads like the page: plain Markdown and the build's outputs
+    nb = json.loads(((HTML / doc).parent / notebooks[0]).resolve().read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert sum(bool(c["outputs"]) for c in code) >= len(code) // 3, f"{doc}: few outputs"
+    assert any("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
+               for c in code for o in c["outputs"]), f"{doc}: no figure in the download"
+    markdown = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "```{" not in markdown and "{solution-start}" not in markdown
     binder = [a["href"] for a in soup.select("a[href*='mybinder.org']")]
     assert binder and all(h.endswith(f"{doc}.md") for h in binder), binder
 
@@ -206,3 +221,31 @@ def test_mathjax_is_served_from_the_build(doc):
     assert not re.match(r"(https?:)?//", src), f"{doc}: MathJax comes from {src}, not from the build"
     path = (page.parent / src.split("?")[0]).resolve()  # Sphinx may append ?v=checksum
     assert path.is_file(), f"{doc}: {src} is not in the build"
+
+
+def test_status_page_lists_every_chapter_as_executed_with_the_versions():
+    main = _main(_page("book/status"))
+    rows = main.select("table tbody tr")
+    cells = {r.find("td").get_text(strip=True): [c.get_text(strip=True) for c in r.find_all("td")]
+             for r in rows}
+    for doc in CHAPTERS:
+        assert doc in cells, f"{doc} is not in the status page's execution table"
+        assert cells[doc][-1] == "✅", (doc, cells[doc])
+        assert float(cells[doc][3]) > 0, (doc, cells[doc])
+    text = main.get_text()
+    import d2lite
+    import keras
+
+    for name, version in [("d2lite", d2lite.__version__), ("Keras", keras.__version__)]:
+        assert re.search(rf"{name}\s+{re.escape(version)}", text), f"{name} {version} not on the page"
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_notebooks_number_exercises_and_equations_like_the_page(doc):
+    main = _main(_page(doc))
+    page_exercises = {m for m in re.findall(r"Exercise (\d+\.\d+)", main.get_text())}
+    page_equations = {e.get_text(strip=True).strip("()") for e in main.select(".eqno")}
+    nb = json.loads((ROOT / "_build" / "notebooks" / f"{doc}.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert set(re.findall(r"\*\*Exercise (\d+\.\d+)\.\*\*", text)) == page_exercises
+    assert set(re.findall(r"\\tag\{([^}]*)\}", text)) == page_equations
