@@ -241,6 +241,13 @@ def test_status_page_lists_every_chapter_as_executed_with_the_versions():
 
 
 @pytest.mark.parametrize("doc", CHAPTERS)
+def test_no_reference_reads_exercise_twice(doc):
+    """{ref} to an exercise renders "Exercise 5.1": the text must not say "exercise" again."""
+    text = " ".join(_main(_page(doc)).get_text().split())
+    assert not re.findall(r"\b[Ee]xercises? \(?Exercise \d", text)
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
 def test_notebooks_number_exercises_and_equations_like_the_page(doc):
     main = _main(_page(doc))
     page_exercises = {m for m in re.findall(r"Exercise (\d+\.\d+)", main.get_text())}

@@ -291,3 +291,9 @@ def test_add_outputs_matches_cells_by_their_code():
         nbformat.v4.new_code_cell("print(x)"), nbformat.v4.new_code_cell("print(x)")])
     assert editions.add_outputs(nb, executed) == 3
     assert [c.outputs[0].text if c.outputs else None for c in nb.cells] == [None, None, "1\n", "2\n"]
+
+
+def test_citations_read_as_in_the_book():
+    cites = editions.bib_citations()
+    assert cites["vandenoord2016wavenet"].startswith("van den Oord et al., 2016"), cites["vandenoord2016wavenet"]
+    assert "--" not in "".join(cites.values())

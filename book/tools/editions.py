@@ -204,9 +204,12 @@ def bib_citations(root: Path = ROOT) -> dict:
     cites = {}
     for key, entry in parse_file(str(root / "book" / "references.bib")).entries.items():
         people = entry.persons.get("author", [])
-        names = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in people]
+        # "van den Oord", as the book's author-year style writes it (prelast + last)
+        names = [" ".join(p.prelast_names + p.last_names).replace("{", "").replace("}", "")
+                 for p in people]
         who = names[0] + (" et al." if len(names) > 2 else f" and {names[1]}" if len(names) == 2 else "")
-        cites[key] = f"{who}, {entry.fields.get('year', 'n.d.')}"
+        year = entry.fields.get("year", "n.d.").replace("--", "–")  # LaTeX's en dash
+        cites[key] = f"{who}, {year}"
     return cites
 
 
