@@ -163,13 +163,25 @@ class _EpochTimer(keras.callbacks.Callback):
 
 def device_name() -> str:
     """The device Keras places computations on by default: the first GPU if any, else the CPU."""
-    if keras.backend.backend() == "tensorflow":
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             details = tf.config.experimental.get_device_details(gpus[0])
             return f"GPU:0 ({details.get('device_name', 'unknown')})"
+    elif backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform != "cpu":
+            return f"{device.platform.upper()}:0 ({device.device_kind})"
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU:0 ({torch.cuda.get_device_name(0)})"
     return f"CPU ({os.cpu_count()} cores)"
 
 

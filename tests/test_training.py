@@ -251,3 +251,18 @@ def test_training_state_falls_back_to_building_the_optimiser():
                                             "trainable_variables": weights})()
     training._build_training_state(stand_in, None, None)
     assert optimizer.built and len(optimizer.variables) >= 3
+
+
+def test_device_name_names_the_device_on_every_backend():
+    name = d2lite.training.device_name()
+    assert name.startswith(("CPU (", "GPU:0 (", "TPU:0 (")), name
+
+
+def test_set_seed_repeats_the_backends_random_draws():
+    draws = []
+    for _ in range(2):
+        d2lite.set_seed(3)
+        draws.append(keras.ops.convert_to_numpy(keras.random.normal((4,))))
+    np.testing.assert_array_equal(*draws)
+    with pytest.raises(ValueError, match="seed"):
+        d2lite.set_seed(-1)
