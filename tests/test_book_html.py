@@ -250,8 +250,11 @@ def test_no_reference_reads_exercise_twice(doc):
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_notebooks_number_exercises_and_equations_like_the_page(doc):
     main = _main(_page(doc))
-    page_exercises = {m for m in re.findall(r"Exercise (\d+\.\d+)", main.get_text())}
-    page_equations = {e.get_text(strip=True).strip("()") for e in main.select(".eqno")}
+    page_exercises = {re.search(r"Exercise (\d+\.\d+)", e.find(class_="admonition-title").get_text())
+                      .group(1) for e in main.select("div.exercise")}
+    # an equation's number: "(7.1)", followed by its permalink "#"
+    page_equations = {re.search(r"\((\d+\.\d+)\)", e.get_text()).group(1)
+                      for e in main.select(".eqno")}
     nb = json.loads((ROOT / "_build" / "notebooks" / f"{doc}.ipynb").read_text())
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert set(re.findall(r"\*\*Exercise (\d+\.\d+)\.\*\*", text)) == page_exercises
