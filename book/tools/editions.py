@@ -251,6 +251,30 @@ def executed_notebook(doc: str, root: Path = ROOT) -> Path:
     return root / "_build" / "jupyter_execute" / f"{doc}.ipynb"
 
 
+def executed_outputs(doc: str, root: Path = ROOT) -> nbformat.NotebookNode:
+    """The chapter as the book's last build executed it, outputs included.
+
+    Read from the build's execution cache (``_build/.jupyter_cache``, matched on the
+    chapter's code). ``_build/jupyter_execute/<doc>.ipynb`` is not enough: when a page
+    reuses the cache, myst-nb 1.x writes that file without the outputs.
+
+    Raises:
+        FileNotFoundError: if the book has not been built with the chapter's current code.
+    """
+    from jupyter_cache import get_cache
+
+    folder = root / "_build" / ".jupyter_cache"
+    if folder.is_dir():
+        try:
+            _, merged = get_cache(str(folder)).merge_match_into_notebook(
+                jupytext.read(root / f"{doc}.md"))
+            return merged
+        except KeyError:  # no cached execution of this code
+            pass
+    raise FileNotFoundError(f"no executed notebook of {doc} with its current code in {folder}: "
+                            "build the book first (make book)")
+
+
 def glued_values(doc: str, root: Path = ROOT) -> dict:
     """Every value the chapter glued (name -> its text/plain form), from the book's build.
 
@@ -548,10 +572,7 @@ def write_notebooks(out: Path, *, student: bool = False, root: Path = ROOT,
         nb = make_notebook(doc, config, student=student, root=root, sections=sections,
                            citations=citations, targets=targets)
         if with_outputs:
-            executed = executed_notebook(doc, root)
-            if not executed.is_file():
-                raise FileNotFoundError(f"{executed}: build the book first (make book)")
-            add_outputs(nb, nbformat.read(str(executed), as_version=4))
+            add_outputs(nb, executed_outputs(doc, root))
         nbformat.validate(nb)
         path = out / f"{doc}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
