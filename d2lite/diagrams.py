@@ -102,13 +102,6 @@ def _drawable(name: str, shape: tuple, limit: int = _MAX_CELLS) -> None:
         )
 
 
-def _int_pair(value, name: str, minimum: int) -> tuple[int, int]:
-    """An int or (h, w) pair of ints >= minimum (strings such as "same" are refused)."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
-    return conv._pair(value, name, minimum=minimum)
-
-
 def _at(at, out_shape: tuple[int, int], what: str = "output") -> tuple[int, int]:
     """Check that `at` is an (r, c) pair of ints inside an array of shape `out_shape`."""
     if (isinstance(at, (str, bytes)) or not hasattr(at, "__len__") or len(at) != 2
@@ -373,8 +366,8 @@ def sliding_window(X: ArrayLike, K: ArrayLike, *, padding: IntPair = 0, stride: 
     """
     X = _array(X, "X", 2, "(n_h, n_w)")
     K = _array(K, "K", 2, "(k_h, k_w)")
-    pads = _int_pair(padding, "padding", 0)
-    stride = _int_pair(stride, "stride", 1)
+    pads = conv._pair(padding, "padding", minimum=0)
+    stride = conv._pair(stride, "stride", minimum=1)
     _fits("K", K.shape, X.shape, pads)
     Xp = np.pad(X, [(pads[0], pads[0]), (pads[1], pads[1])])
     _drawable("the padded input", Xp.shape)
@@ -454,8 +447,8 @@ def multi_channel_correlation(X: ArrayLike, K: ArrayLike, *, at: tuple[int, int]
     c_i = X.shape[2]
     if c_i > _MAX_CHANNELS:
         raise ValueError(f"X has {c_i} channels; at most {_MAX_CHANNELS} can be drawn")
-    pads = _int_pair(padding, "padding", 0)
-    stride = _int_pair(stride, "stride", 1)
+    pads = conv._pair(padding, "padding", minimum=0)
+    stride = conv._pair(stride, "stride", minimum=1)
     _fits("K", K.shape[:2], X.shape[:2], pads)
     Xp = np.pad(X, [(pads[0], pads[0]), (pads[1], pads[1]), (0, 0)])
     _drawable("the padded input", Xp.shape[:2], 8)
@@ -550,7 +543,7 @@ def pointwise_conv(c_i: int = 3, c_o: int = 2, *, size: IntPair = (3, 3),
             raise TypeError(f"{name} must be an int, got {value!r}")
         if not 1 <= value <= _MAX_CHANNELS:
             raise ValueError(f"{name} must be between 1 and {_MAX_CHANNELS}, got {value!r}")
-    n_h, n_w = _int_pair(size, "size", 1)
+    n_h, n_w = conv._pair(size, "size", minimum=1)
     _drawable("size", (n_h, n_w), 6)
     r, c = _at(at, (n_h, n_w), "image")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -641,8 +634,8 @@ def pooling_window(X: ArrayLike, *, pool: IntPair = 2, stride: IntPair | None = 
         raise ValueError(f'mode must be "max" or "avg", got {mode!r}')
     X = _array(X, "X", 2, "(n_h, n_w)")
     _drawable("X", X.shape)
-    k_hw = _int_pair(pool, "pool", 1)
-    stride = k_hw if stride is None else _int_pair(stride, "stride", 1)
+    k_hw = conv._pair(pool, "pool", minimum=1)
+    stride = k_hw if stride is None else conv._pair(stride, "stride", minimum=1)
     _fits("pool", k_hw, X.shape, (0, 0))
     Y = ops.convert_to_numpy(conv.pool2d(X, k_hw, stride=stride, mode=mode))
     r, c = _at(at, Y.shape)
