@@ -3,6 +3,9 @@
 #   make book   create .venv if missing, install, execute every chapter, write _build/html
 #   make test   create .venv if missing, install, run d2lite's tests and every chapter (nbval)
 #
+# BACKEND=jax or BACKEND=torch (default tensorflow) runs the tests on that Keras backend,
+# after installing its CPU packages; the rendered book is always built with TensorFlow.
+#
 # Both fail (non-zero exit) on any cell error, Sphinx warning or failed test.
 
 SHELL := /bin/bash
@@ -12,6 +15,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 EXTRAS ?= dev
+# The Keras backend the tests run on: tensorflow, jax or torch (the extras of the same
+# names install JAX's and PyTorch's CPU packages; TensorFlow is always installed).
+BACKEND ?= tensorflow
+ifeq ($(filter $(BACKEND),tensorflow jax torch),)
+  $(error BACKEND must be tensorflow, jax or torch, not "$(BACKEND)")
+endif
+ifneq ($(BACKEND),tensorflow)
+  ifeq ($(findstring $(BACKEND),$(EXTRAS)),)
+    override EXTRAS := $(EXTRAS),$(BACKEND)
+  endif
+endif
 # extra pip options for the install, e.g. the weekly workflow's --upgrade
 PIP_FLAGS ?=
 # The pinned version of every dependency (`make lock` writes it): a build a year from now
@@ -27,6 +41,7 @@ STAMP := $(VENV)/.d2lite-installed-$(subst $(comma),-,$(EXTRAS))$(if $(CONSTRAIN
 export IPYTHONDIR := $(CURDIR)/book/ipython
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
+export KERAS_BACKEND := $(BACKEND)
 # Offline data: a local copy of the original data set files, if one sits beside the
 # checkout (as in CI). Set D2LITE_DATA yourself to point elsewhere; leave it unset to
 # download into ~/.cache/d2lite.
@@ -36,18 +51,21 @@ ifeq ($(origin D2LITE_DATA), undefined)
   endif
 endif
 
-.PHONY: help install book notebooks student test bench format lock clean
+.PHONY: help install book notebooks student test unit bench format lock clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (executes every chapter)"
 	@echo "                and the Colab notebooks into _build/notebooks"
 	@echo "make test       run d2lite's unit tests and every chapter notebook (nbval)"
+	@echo "make unit       only d2lite's unit tests"
+	@echo "                (both take BACKEND=jax or BACKEND=torch: default tensorflow)"
 	@echo "make notebooks  only the Colab-ready notebooks, into _build/notebooks"
 	@echo "make student    the student edition (no solutions): _build/student/html and"
 	@echo "                _build/student/notebooks"
 	@echo "make bench      time d2lite's from-scratch operations against Keras layers,"
 	@echo "                d2lite.train against plain model.fit, and Part IV's models"
-	@echo "                (ViT, recurrent attention model) against LeNet"
+	@echo "                (ViT, recurrent attention model) against LeNet, and LeNet's"
+	@echo "                training speed on TensorFlow, JAX and PyTorch (those installed)"
 	@echo "make format     format the chapters' code cells with ruff (88 characters)"
 	@echo "make lock       re-pin every dependency in constraints.txt (uv pip compile)"
 	@echo "make clean      remove _build (keeps .venv)"
@@ -62,11 +80,12 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@touch $@
 
 # Re-pin after changing a dependency in pyproject.toml: one universal resolution (every
-# platform, Python >= 3.10) of d2lite with its dev and gpu extras. Versions already pinned
-# are kept where they still fit.
+# platform, Python >= 3.10) of d2lite with its dev, gpu, jax, jax-gpu and torch extras. Versions
+# already pinned are kept where they still fit (torch stays at the release whose CPU wheel
+# the CI machines hold: PyPI's Linux wheels of torch carry CUDA, several GB).
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet "uv>=0.4"
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra gpu --universal \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra gpu --extra jax --extra jax-gpu --extra torch --universal \
 		--python-version 3.10 --quiet -o constraints.txt
 
 # The browser checks (tests/test_browser.py) of one edition, when a Chromium is found.
@@ -81,6 +100,7 @@ define browser_checks
 endef
 
 book: $(STAMP)
+	@test "$(BACKEND)" = tensorflow || { echo "the book is built with TensorFlow (BACKEND=tensorflow)"; exit 1; }
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(MAKE) notebooks
 	# The pages' ".ipynb" downloads: the same notebooks with the build's outputs.
@@ -112,13 +132,21 @@ student: $(STAMP)
 	$(BIN)/python -m pytest -m student tests
 	$(call browser_checks,student)
 
+# On TensorFlow, every chapter that passes goes into the book's execution cache with its
+# outputs (tests/md_notebooks.py), so a `make book` after `make test` renders this run
+# instead of executing each chapter a second time.
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not book and not student and not browser"
+	$(BIN)/python -m pytest -m "not book and not student and not browser" \
+		$(if $(filter tensorflow,$(BACKEND)),--book-cache _build/.jupyter_cache)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not book and not student and not browser" tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_conv.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_attention_models.py
+	$(BIN)/python bench/bench_backends.py
 
 format: $(STAMP)
 	$(BIN)/python book/tools/format_chapters.py

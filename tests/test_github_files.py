@@ -42,3 +42,18 @@ def test_the_checker_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("name: x\non: push\njobs:\n  a:\n    steps: []\n")  # no runs-on
     assert _check("vendor.github-workflows", [broken]).returncode != 0
+
+
+def test_the_book_workflow_runs_tests_and_chapters_on_every_backend():
+    """Every push runs `make test` on TensorFlow (cpu job) and on JAX and PyTorch (a matrix);
+    the GPU job covers TensorFlow and JAX."""
+    import yaml
+
+    jobs = yaml.safe_load((GITHUB / "workflows" / "book.yml").read_text())["jobs"]
+    assert any(step.get("run") == "make test" for step in jobs["cpu"]["steps"])
+    assert jobs["backends"]["strategy"]["matrix"]["backend"] == ["jax", "torch"]
+    runs = " ".join(step.get("run", "") for step in jobs["backends"]["steps"])
+    assert "make test BACKEND=${{ matrix.backend }}" in runs
+    assert "download.pytorch.org/whl/cpu" in runs  # not PyPI's CUDA build of torch
+    gpu = jobs["gpu"]["strategy"]["matrix"]["include"]
+    assert {row["backend"] for row in gpu} == {"tensorflow", "jax"}
