@@ -60,6 +60,19 @@ def test_config_is_read_from_config_yml():
     assert config.version == d2lite.__version__
 
 
+def test_first_cell_switches_the_backend_with_one_line(full):
+    """Colab readers pick TensorFlow, JAX or PyTorch by editing one line before running."""
+    install = _read(full, CHAPTERS[0]).cells[1].source
+    switch = [line for line in install.splitlines() if "KERAS_BACKEND" in line and not line.startswith("#")]
+    assert switch == [f'os.environ["KERAS_BACKEND"] = "{editions.BACKEND_DEFAULT}"']
+    assert editions.BACKEND_DEFAULT == "tensorflow"  # the backend the book is executed with
+    # Edited to "jax" and run outside Colab, the cell selects JAX and installs nothing.
+    edited = install.replace(switch[0], 'os.environ["KERAS_BACKEND"] = "jax"')
+    out = subprocess.run([sys.executable, "-c", edited + "\nprint(os.environ['KERAS_BACKEND'])"],
+                         capture_output=True, text=True, check=True, env={**os.environ, "KERAS_BACKEND": ""})
+    assert out.stdout.strip() == "jax"
+
+
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_colab_notebook_has_title_install_cell_and_plain_markdown(full, doc):
     nb = _read(full, doc)

@@ -455,11 +455,20 @@ def is_solution(cell) -> bool:
 # ----------------------------------------------------------------- notebooks
 
 
+# The backend the first cell of every notebook selects; the book is executed with it.
+BACKEND_DEFAULT = "tensorflow"
+
+
 def _install_cell(config: BookConfig) -> nbformat.NotebookNode:
-    source = f'''# In Colab, install d2lite {config.version} (with Keras 3, TensorFlow and Matplotlib) first.
-# Anywhere else this cell does nothing: set up the environment as the book's Installation page says.
+    source = f'''# The Keras backend this notebook runs on: "tensorflow", "jax" or "torch" (Colab has all
+# three). Choose before anything else runs; to change it later, restart the session.
+import os
 import sys
 
+os.environ["KERAS_BACKEND"] = "{BACKEND_DEFAULT}"
+
+# In Colab, install d2lite {config.version} (with Keras 3, TensorFlow and Matplotlib) first.
+# Anywhere else set up the environment as the book's Installation page says.
 D2LITE = "{config.requirement}"
 if "google.colab" in sys.modules:
     import subprocess
