@@ -42,7 +42,7 @@ from d2lite import check  # noqa: E402  (self-checks: d2lite.check.corr2d(my_fn)
 # (d2lite-modules-anchor)
 from d2lite import attention  # noqa: E402  (d2lite.attention.additive_scores, ...)
 from d2lite.attention import AttentionPooling  # noqa: E402
-from d2lite.autodiff import grad  # noqa: E402
+from d2lite.autodiff import enable_float64, grad  # noqa: E402
 from d2lite import captioning  # noqa: E402
 from d2lite.conv_grad import conv2d_backward, im2col, insert_zeros  # noqa: E402
 from d2lite.conv_math import (  # noqa: E402
@@ -101,6 +101,7 @@ __all__ = [
     "fft_conv2d",
     "glimpse",
     "glue",
+    "enable_float64",
     "grad",
     "im2col",
     "insert_zeros",

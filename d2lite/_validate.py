@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+from keras import ops
 
 
 def _shape(x) -> tuple:
     """The shape of a tensor or array as a plain tuple."""
     return tuple(x.shape)
+
+
+def _numpy(x, dtype=None) -> np.ndarray:
+    """``x`` as a NumPy array: arrays, nested lists and tensors of every backend.
+
+    Unlike ``np.asarray``, this accepts PyTorch tensors that are part of an autodiff
+    graph (the outputs of a layer), which PyTorch refuses to turn into arrays directly.
+    """
+    if isinstance(x, np.ndarray):
+        return x if dtype is None else x.astype(dtype, copy=False)
+    return np.asarray(ops.convert_to_numpy(x), dtype=dtype)
 
 
 def _positive_int(name: str, value) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
-from d2lite._validate import _shape
+from d2lite._validate import _numpy, _shape
 
 __all__ = [
     "AttentionPooling",
@@ -344,7 +344,7 @@ def mass_in_boxes(maps, boxes) -> np.ndarray:
     Raises:
         ValueError: if `maps` is not 3-D or `boxes` is not (batch, 4).
     """
-    maps, boxes = np.asarray(maps, dtype=np.float64), np.asarray(boxes)
+    maps, boxes = _numpy(maps, np.float64), _numpy(boxes)
     if maps.ndim != 3:
         raise ValueError(f"maps must have shape (batch, height, width), got {maps.shape}")
     if boxes.shape != (len(maps), 4):

@@ -41,7 +41,7 @@ import numpy as np
 from keras import layers, ops
 
 from d2lite.attention import upsample_attention
-from d2lite._validate import _positive_int, _shape
+from d2lite._validate import _numpy, _positive_int, _shape
 
 __all__ = [
     "AttentionDecoder",
@@ -80,6 +80,7 @@ def doubly_stochastic_penalty(alphas, step_mask=None):
     Returns:
         Tensor of shape (batch,): the penalty of each caption.
     """
+    alphas = ops.convert_to_tensor(alphas)  # NumPy inputs too, on every backend
     if len(_shape(alphas)) != 3:
         raise ValueError(f"alphas must have shape (batch, steps, m), got {_shape(alphas)}")
     if step_mask is not None:
@@ -447,7 +448,7 @@ def beam_step(scores, log_probs, beam_width: int):
         ``new_scores[i, j] = scores[i, parents[i, j]] + log_probs[i, parents[i, j],
         tokens[i, j]]``. Ties go to the lower (parent, token) index.
     """
-    scores, log_probs = np.asarray(scores, np.float64), np.asarray(log_probs, np.float64)
+    scores, log_probs = _numpy(scores, np.float64), _numpy(log_probs, np.float64)
     if scores.ndim != 2 or log_probs.ndim != 3 or log_probs.shape[:2] != scores.shape:
         raise ValueError(f"scores must be (n, k) and log_probs (n, k, V) with the same n, k; "
                          f"got {scores.shape} and {log_probs.shape}")
@@ -582,7 +583,7 @@ def attention_on_items(alphas, boxes, grid: tuple[int, int], image_size: tuple[i
         float64 (n, steps, max_items): entry (i, t, j) is the share of step t's attention
         inside item j's box; NaN where image i has no item j.
     """
-    alphas, boxes = np.asarray(alphas, np.float32), np.asarray(boxes)
+    alphas, boxes = _numpy(alphas, np.float32), _numpy(boxes)
     if alphas.ndim != 3:
         raise ValueError(f"alphas must have shape (n, steps, h * w), got {alphas.shape}")
     n, steps, m = alphas.shape

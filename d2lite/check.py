@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from d2lite import conv
+from d2lite._validate import _numpy
 
 __all__ = ["CheckResult", "beam_step", "conv_kernel_gradient", "corr2d", "corr2d_multi_in_out",
            "gated_attention", "gaussian_score", "masked_attention", "output_size", "pool2d"]
@@ -67,7 +68,7 @@ def _require_callable(fn, name: str) -> None:
 def _call(fn, name: str, args: tuple, described: str):
     """Call the student's function; turn an exception into a failed CheckResult."""
     try:
-        return np.asarray(fn(*args), dtype=np.float64), None
+        return _numpy(fn(*args), np.float64), None
     except Exception as err:  # noqa: BLE001 - any error is reported to the student
         return None, _fail(name, f"your function raised {type(err).__name__}: {err}\n  on {described}.")
 
@@ -442,7 +443,7 @@ def beam_step(fn: Callable, *, cases: int = 20, seed: int = 0) -> CheckResult:
             return _fail(name, f"on {described} it returned {type(got).__name__}, not three arrays.",
                          "return a tuple (new_scores, parents, tokens).")
         try:
-            got = [np.asarray(g, dtype=np.float64) for g in got]
+            got = [_numpy(g, np.float64) for g in got]
         except Exception:  # noqa: BLE001
             return _fail(name, f"on {described} the three results are not arrays of numbers.")
         if any(g.shape != (n, width) for g in got):

@@ -18,6 +18,7 @@ Padding is either explicit -- an int ``p`` or a pair ``(p_h, p_w)`` of zeros add
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Union
@@ -206,6 +207,16 @@ def _pad_spatial(x, pads):
     return x
 
 
+def _matmul(a, b):
+    """``a @ b`` for a of shape (..., k) and b of shape (k, c), in the dtype of both.
+
+    Written as an einsum because ``ops.matmul`` computes float64 inputs in float32 on
+    PyTorch (Keras' type promotion, keras-team/keras#23223); einsum keeps float64 on
+    every backend, which the float64 gradient checks of the chapters need.
+    """
+    return ops.einsum("...k,kc->...c", a, b)
+
+
 def _im2col(x_padded, k_hw, out_hw, stride, dilation):
     """Every window of an already padded x (N, H, W, C) as one row: (N, o_h, o_w, k_h k_w C).
 
@@ -217,6 +228,45 @@ def _im2col(x_padded, k_hw, out_hw, stride, dilation):
 
 
 # ------------------------------------------------------------------- convolution
+
+
+@functools.cache
+def _compiled(fn, static_argnums):
+    """``fn`` compiled as one XLA computation per input shapes on JAX; ``fn`` elsewhere.
+
+    JAX runs ``keras.ops`` one operation at a time and compiles each operation anew for
+    every new shape and every new slice: a loop over the 25 positions of a 5x5 kernel
+    then costs about a second per new input shape. Compiled whole (``jax.jit``; the
+    arguments at ``static_argnums``, hashable Python values such as tuples of ints, are
+    fixed at compile time) it costs one compilation per shape, and nothing after that. TensorFlow and PyTorch run the same
+    operations eagerly without compiling.
+    """
+    if keras.backend.backend() != "jax":
+        return fn
+    import jax
+
+    return jax.jit(fn, static_argnums=static_argnums)
+
+
+def _conv2d_windows(x, kernel, config):
+    """The convolution of `conv2d` after validation; config = (pads, out_hw, stride, dilation)."""
+    pads, out_hw, stride, dilation = config
+    k_hw = tuple(kernel.shape[:2])
+    x = _pad_spatial(x, pads)
+    c_in, c_out = kernel.shape[2], kernel.shape[3]
+    taps = k_hw[0] * k_hw[1]
+    patch_size = None if x.shape[0] is None else x.shape[0] * out_hw[0] * out_hw[1] * c_in * taps
+    if c_in > 1 and patch_size is not None and patch_size <= _IM2COL_MAX_ELEMENTS:
+        # All windows as rows of one matrix ("im2col"), times the kernel as a matrix.
+        return _matmul(_im2col(x, k_hw, out_hw, stride, dilation), ops.reshape(kernel, (-1, c_out)))
+    y = None  # one product per kernel position, accumulated (no k_h k_w-fold copy of x)
+    for i, j, window in _window_slices(x, k_hw, out_hw, stride, dilation):
+        if c_in == 1:  # a broadcast product is cheaper than a matmul with inner size 1
+            term = window * kernel[i, j, 0]  # (N, o_h, o_w, 1) * (c_out,)
+        else:
+            term = _matmul(window, kernel[i, j])  # (N, o_h, o_w, c_in) @ (c_in, c_out)
+        y = term if y is None else y + term
+    return y
 
 
 def conv2d(x, kernel, bias=None, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1):
@@ -251,21 +301,7 @@ def conv2d(x, kernel, bias=None, *, stride: IntPair = 1, padding: Padding = 0, d
     in_hw, k_hw = tuple(x.shape[1:3]), tuple(kernel.shape[:2])
     pads = _resolve_padding(padding, in_hw, k_hw, stride, dilation)
     out_hw = _output_size(in_hw, k_hw, pads, stride, dilation)
-    x = _pad_spatial(x, pads)
-    c_in, c_out = kernel.shape[2], kernel.shape[3]
-    taps = k_hw[0] * k_hw[1]
-    patch_size = None if x.shape[0] is None else x.shape[0] * out_hw[0] * out_hw[1] * c_in * taps
-    if c_in > 1 and patch_size is not None and patch_size <= _IM2COL_MAX_ELEMENTS:
-        # All windows as rows of one matrix ("im2col"), times the kernel as a matrix.
-        y = ops.matmul(_im2col(x, k_hw, out_hw, stride, dilation), ops.reshape(kernel, (-1, c_out)))
-    else:  # one product per kernel position, accumulated (no k_h k_w-fold copy of x)
-        y = None
-        for i, j, window in _window_slices(x, k_hw, out_hw, stride, dilation):
-            if c_in == 1:  # a broadcast product is cheaper than a matmul with inner size 1
-                term = window * kernel[i, j, 0]  # (N, o_h, o_w, 1) * (c_out,)
-            else:
-                term = ops.matmul(window, kernel[i, j])  # (N, o_h, o_w, c_in) @ (c_in, c_out)
-            y = term if y is None else y + term
+    y = _compiled(_conv2d_windows, 2)(x, kernel, (pads, out_hw, stride, dilation))
     if bias is not None:
         bias = ops.cast(_as_float_tensor(bias, "bias", 1, "(c_out,)"), x.dtype)
         if bias.shape[0] != kernel.shape[3]:
@@ -332,6 +368,15 @@ def _real_cells(size: int, window: int, stride: int, before: int, out: int):
     """For each of `out` windows along one axis, how many of its cells are real (not padding)."""
     starts = np.arange(out) * stride - before
     return np.minimum(starts + window, size) - np.maximum(starts, 0)
+
+
+def _max64(a, b):
+    """The elementwise maximum of two float64 tensors, in float64.
+
+    ``ops.maximum`` computes float64 inputs in float32 on PyTorch (Keras' type promotion,
+    keras-team/keras#23223); a max over a stacked axis keeps float64 on every backend.
+    """
+    return ops.max(ops.stack([a, b]), axis=0)
 
 
 def _reduce_windows(x, k_hw, out_hw, stride, combine):
@@ -402,11 +447,12 @@ def pool2d(x, pool_size: IntPair, *, stride: IntPair | None = None, padding: Pad
     if mode == "max":
         if padded:  # -inf never wins a max, so padded cells are never picked
             batched = ops.pad(batched, widths, constant_values=-math.inf)
-        y = _reduce_windows(batched, k_hw, out_hw, stride, ops.maximum)
+        bigger = _max64 if keras.backend.standardize_dtype(batched.dtype) == "float64" else ops.maximum
+        y = _compiled(_reduce_windows, (1, 2, 3, 4))(batched, k_hw, out_hw, stride, bigger)
     else:
         if padded:
             batched = ops.pad(batched, widths)
-        total = _reduce_windows(batched, k_hw, out_hw, stride, ops.add)
+        total = _compiled(_reduce_windows, (1, 2, 3, 4))(batched, k_hw, out_hw, stride, ops.add)
         if keras_same and padded:
             # Keras divides by the number of real (unpadded) cells under each window, which
             # is (real rows under it) x (real columns under it).

@@ -153,7 +153,8 @@ def conv2d_backward(x, kernel, grad_y, *, stride: IntPair = 1, padding: Padding 
     # dL/dkernel = im2col(x)^T @ grad_y, summed over every output position in the batch.
     cols = _im2col(_pad_spatial(x, pads), (k_h, k_w), (o_h, o_w), stride, (1, 1))
     rows = k_h * k_w * c_in
-    grad_kernel = ops.matmul(ops.transpose(ops.reshape(cols, (-1, rows))), ops.reshape(grad_y, (-1, c_out)))
+    # (einsum, not ops.matmul: the latter computes float64 in float32 on PyTorch, see conv._matmul)
+    grad_kernel = ops.einsum("nk,nc->kc", ops.reshape(cols, (-1, rows)), ops.reshape(grad_y, (-1, c_out)))
     grad_kernel = ops.reshape(grad_kernel, (k_h, k_w, c_in, c_out))
 
     # dL/dx: undo the stride (insert zeros), pad by k - 1 for a *full* convolution (plus

@@ -92,7 +92,9 @@ def _read_retina(levels: list, locations, height: int, width: int, size: int,
                  channels: int):
     """Retinas (batch, scales, size, size, channels) at `locations` from `_retina_levels`."""
     margin = 2 ** (len(levels) - 1) - 1
-    centre = ops.cast(ops.round(location_to_pixels(ops.stop_gradient(locations), height, width)), "int32")
+    # (convert first: on PyTorch, stop_gradient of a NumPy array fails instead of passing it on)
+    locations = ops.stop_gradient(ops.convert_to_tensor(locations))
+    centre = ops.cast(ops.round(location_to_pixels(locations, height, width)), "int32")
     batch = ops.shape(centre)[0]
     plane = ops.reshape(ops.arange(batch * channels, dtype="int32"), (-1, channels))
     patches = []
@@ -243,14 +245,17 @@ class RecurrentAttentionModel(keras.Model):
         """
         t = self._trajectory
         y = ops.cast(ops.reshape(y, (-1,)), "int32")
-        targets = ops.repeat(y[:, None], self.glimpses, axis=1)
+        # ops.tile, not ops.repeat: Keras' PyTorch backend cannot run ops.repeat on its
+        # "meta" device, where fit first traces this loss. The trace then falls back to the
+        # CPU, where the trajectory stored by `call` on the meta device cannot be used.
+        targets = ops.tile(y[:, None], (1, self.glimpses))
         ce = ops.mean(keras.losses.sparse_categorical_crossentropy(targets, t["logits"], from_logits=True))
         correct = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y), "float32")
         self.reward_tracker.update_state(ops.mean(correct))  # one value per batch
         if self.glimpses == 1:
             return ce
         self.baseline_tracker.update_state(ops.mean(t["baselines"]))
-        reward = ops.repeat(ops.stop_gradient(correct)[:, None], self.glimpses - 1, axis=1)
+        reward = ops.tile(ops.stop_gradient(correct)[:, None], (1, self.glimpses - 1))
         baseline_loss = ops.mean((reward - t["baselines"]) ** 2)
         if self.policy == "random":  # nothing to reinforce; the baseline is still fitted
             return ce + baseline_loss

@@ -6,6 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
+from d2lite._validate import _numpy
+
 __all__ = ["plot", "show_attention", "show_images", "use_svg_display"]
 
 
@@ -19,7 +21,7 @@ def use_svg_display() -> None:
 
 
 def _to_numpy(a) -> np.ndarray:
-    return np.asarray(a.numpy() if hasattr(a, "numpy") else a)
+    return _numpy(a)  # (a tensor of any backend, PyTorch's layer outputs included)
 
 
 def plot(x, ys, *, xlabel: str | None = None, ylabel: str | None = None,

@@ -81,6 +81,7 @@ def gaussian_log_prob(x, mean, std):
     Returns:
         (n,) log-densities, differentiable with respect to `mean` (and `std`).
     """
+    x, mean = ops.convert_to_tensor(x), ops.convert_to_tensor(mean)  # NumPy inputs too, on every backend
     if tuple(x.shape) != tuple(mean.shape):
         raise ValueError(f"x and mean must have the same shape, got {tuple(x.shape)} and {tuple(mean.shape)}")
     if isinstance(std, (int, float)) and std <= 0:

@@ -1,5 +1,8 @@
 """Reproducibility: one call seeds Python, NumPy and the Keras backend."""
 
+import sys
+from unittest import mock
+
 import keras
 
 
@@ -16,10 +19,18 @@ def set_seed(seed: int = 0, *, deterministic_ops: bool = True) -> None:
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend
+    backend = keras.backend.backend()
+    if backend != "tensorflow" and "tensorflow" not in sys.modules:
+        # Keras also seeds TensorFlow whenever it is installed, importing it (seconds, and
+        # its CUDA log lines) into a JAX or PyTorch session that never uses it.
+        from keras.src.utils import rng_utils
+
+        with mock.patch.object(rng_utils, "tf", mock.Mock(available=False)):
+            keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend
+    else:
+        keras.utils.set_random_seed(seed)
     if not deterministic_ops:
         return
-    backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 

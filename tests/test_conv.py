@@ -4,6 +4,7 @@ import d2lite  # noqa: F401 - first, quiets TensorFlow
 import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from d2lite import conv
 
@@ -27,7 +28,7 @@ def _keras_conv(x, kernel, bias=None, **kwargs):
     layer.kernel.assign(kernel)
     if bias is not None:
         layer.bias.assign(bias)
-    return np.asarray(layer(x))
+    return ops.convert_to_numpy(layer(x))
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -46,7 +47,7 @@ def test_conv2d_explicit_padding_equals_zeropadding_then_valid(seed):
     rng = np.random.default_rng(100 + seed)
     x, kernel, stride = _random_case(rng)
     pad = tuple(int(p) for p in rng.integers(0, 3, size=2))
-    expected = _keras_conv(np.asarray(keras.layers.ZeroPadding2D(pad)(x)), kernel, strides=stride)
+    expected = _keras_conv(ops.convert_to_numpy(keras.layers.ZeroPadding2D(pad)(x)), kernel, strides=stride)
     got = d2lite.conv2d(x, kernel, stride=stride, padding=pad)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
     assert tuple(got.shape[1:3]) == d2lite.conv_output_shape(x.shape[1:3], kernel.shape[:2], pad, stride)
@@ -99,15 +100,36 @@ def test_pool2d_equals_keras_pooling(seed, mode, padding):
     pool = tuple(int(p) for p in rng.integers(1, 4, size=2))
     stride = tuple(int(s) for s in rng.integers(1, 4, size=2))
     layer = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}[mode]
-    expected = np.asarray(layer(pool, strides=stride, padding=padding)(x))
+    if mode == "avg" and padding == "same" and keras.backend.backend() == "torch":
+        expected = _same_average_pooling_from_valid_layers(x, pool, stride)
+    else:
+        expected = ops.convert_to_numpy(layer(pool, strides=stride, padding=padding)(x))
     got = d2lite.pool2d(x, pool, stride=stride, padding=padding, mode=mode)
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def _same_average_pooling_from_valid_layers(x, pool, stride):
+    """Keras' AveragePooling2D(padding="same"), built from layers that PyTorch gets right.
+
+    Keras 3.15's PyTorch backend pads unevenly padded inputs ("same" with an odd number of
+    padding rows or columns) with zeros and then counts those zeros in the mean
+    (keras-team/keras#19721, fixed by keras-team/keras#23233); TensorFlow and JAX divide by
+    the real cells only. The same mean from "valid" layers: the window sums of the
+    zero-padded input divided by the window sums of zero-padded ones.
+    """
+    pads = []
+    for n, k, s in zip(x.shape[1:3], pool, stride):
+        total = max((-(-n // s) - 1) * s + k - n, 0)  # the odd zero goes at the end
+        pads.append((total // 2, total - total // 2))
+    mean = keras.Sequential([keras.layers.ZeroPadding2D(tuple(pads)),
+                             keras.layers.AveragePooling2D(pool, strides=stride, padding="valid")])
+    return ops.convert_to_numpy(mean(x)) / ops.convert_to_numpy(mean(np.ones_like(x)))
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_pool2d_explicit_padding_semantics(mode):
     x = RNG.normal(size=(1, 7, 6, 2)).astype("float32")
-    got = np.asarray(d2lite.pool2d(x, 3, stride=2, padding=1, mode=mode))
+    got = ops.convert_to_numpy(d2lite.pool2d(x, 3, stride=2, padding=1, mode=mode))
     if mode == "avg":  # zeros are counted: ZeroPadding2D then average pooling
         padded = keras.layers.ZeroPadding2D(1)(x)
         expected = keras.layers.AveragePooling2D(3, strides=2)(padded)
@@ -115,6 +137,22 @@ def test_pool2d_explicit_padding_semantics(mode):
         padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=-np.inf)
         expected = keras.layers.MaxPooling2D(3, strides=2)(padded)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_float64_input_gives_float64_output(float64):
+    """No float32 rounding on any backend (Keras computes some float64 ops in float32)."""
+    x = RNG.normal(size=(2, 6, 8, 3))
+    kernel = RNG.normal(size=(3, 2, 3, 4))
+    windows = x.reshape(2, 3, 2, 4, 2, 3)
+    for y, expected in [
+        (d2lite.pool2d(x, 2), windows.max(axis=(2, 4))),
+        (d2lite.pool2d(x, 2, mode="avg"), windows.mean(axis=(2, 4))),
+        (d2lite.conv2d(x, kernel, stride=(1, 2)), None),
+        (d2lite.pool2d(x, 3, stride=2, padding=1), None),
+    ]:
+        assert keras.backend.standardize_dtype(y.dtype) == "float64"
+        if expected is not None:
+            np.testing.assert_allclose(ops.convert_to_numpy(y), expected, rtol=1e-15, atol=1e-15)
 
 
 def test_pool2d_default_stride_is_pool_size_and_ranks():

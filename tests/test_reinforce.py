@@ -66,7 +66,7 @@ def test_gaussian_score_through_the_surrogate():
 
 def test_no_gradient_flows_through_the_sample_but_the_relaxations_have_one():
     logits = np.zeros((1, 4), "float32")
-    values = np.array([1.0, 2.0, 3.0, 4.0], "float32")
+    values = ops.convert_to_tensor(np.array([1.0, 2.0, 3.0, 4.0], "float32"))  # (tensor * array fails on PyTorch)
 
     def through_sample(z):
         a = reinforce.sample_categorical(z, seed=0)
