@@ -56,8 +56,7 @@ def worker(examples: int, epochs: int, batch_size: int) -> None:
 
 
 def run_backend(backend: str, args) -> dict | None:
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
-    if importlib.util.find_spec(module) is None:
+    if importlib.util.find_spec(backend) is None:  # each backend is named as its package
         print(f"   {backend}: not installed, skipped")
         return None
     env = {**os.environ, "KERAS_BACKEND": backend}

@@ -63,8 +63,7 @@ def run(backend: str, docs: list[str]) -> dict:
 
 
 def versions(backend: str) -> dict:
-    code = ("import importlib.metadata as m, json, keras; name = {'tensorflow': 'tensorflow', "
-            "'jax': 'jax', 'torch': 'torch'}[keras.backend.backend()]; "
+    code = ("import importlib.metadata as m, json, keras; name = keras.backend.backend(); "
             "print(json.dumps({'keras': keras.__version__, name: m.version(name)}))")
     env = {**os.environ, "KERAS_BACKEND": backend}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

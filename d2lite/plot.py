@@ -20,10 +20,6 @@ def use_svg_display() -> None:
     set_matplotlib_formats("svg")
 
 
-def _to_numpy(a) -> np.ndarray:
-    return _numpy(a)  # (a tensor of any backend, PyTorch's layer outputs included)
-
-
 def plot(x, ys, *, xlabel: str | None = None, ylabel: str | None = None,
          legend: Sequence[str] | None = None, title: str | None = None,
          xscale: str = "linear", yscale: str = "linear", fmts: Sequence[str] = ("-", "m--", "g-.", "r:", "c-", "k--"),
@@ -40,13 +36,13 @@ def plot(x, ys, *, xlabel: str | None = None, ylabel: str | None = None,
     """
     import matplotlib.pyplot as plt
 
-    x = _to_numpy(x)
+    x = _numpy(x)
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D, got shape {x.shape}")
-    curves = [ys] if _to_numpy(ys[0] if isinstance(ys, (list, tuple)) else ys).ndim == 0 else ys
+    curves = [ys] if _numpy(ys[0] if isinstance(ys, (list, tuple)) else ys).ndim == 0 else ys
     if not isinstance(curves, (list, tuple)):
         curves = [curves]
-    curves = [_to_numpy(y) for y in curves]
+    curves = [_numpy(y) for y in curves]
     for i, y in enumerate(curves):
         if y.shape != x.shape:
             raise ValueError(f"ys[{i}] has shape {y.shape}, expected {x.shape} like x")
@@ -88,7 +84,7 @@ def show_images(images, nrows: int, ncols: int, *, titles: Sequence[str] | None 
     """
     import matplotlib.pyplot as plt
 
-    images = [_to_numpy(im) for im in images]
+    images = [_numpy(im) for im in images]
     if len(images) > nrows * ncols:
         raise ValueError(f"{len(images)} images do not fit a {nrows}x{ncols} grid")
     if titles is not None and len(titles) != len(images):
@@ -147,13 +143,13 @@ def show_attention(images, maps, nrows: int, ncols: int, *, titles: Sequence[str
 
     from d2lite.attention import upsample_attention
 
-    images = _to_numpy(images)
+    images = _numpy(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim != 3:
         raise ValueError(f"images must have shape (n, height, width[, 1]), got {images.shape}")
     if maps is not None:
-        maps = _to_numpy(maps)
+        maps = _numpy(maps)
         if maps.ndim != 3 or len(maps) != len(images):
             raise ValueError(f"maps must have shape ({len(images)}, h, w), got {maps.shape}")
     if len(images) > nrows * ncols:
