@@ -245,7 +245,9 @@ def _compiled(fn, static_argnums):
         return fn
     import jax
 
-    return jax.jit(fn, static_argnums=static_argnums)
+    # jax.jit keeps its compiled versions per function, shared by every jax.jit of that
+    # function: a fresh wrapper (partial) makes `_compiled.cache_clear()` trace anew.
+    return jax.jit(functools.partial(fn), static_argnums=static_argnums)
 
 
 def _conv2d_windows(x, kernel, config):

@@ -112,8 +112,8 @@ def _same_average_pooling_from_valid_layers(x, pool, stride):
     """Keras' AveragePooling2D(padding="same"), built from layers that PyTorch gets right.
 
     Keras 3.15's PyTorch backend pads unevenly padded inputs ("same" with an odd number of
-    padding rows or columns) with zeros and then counts those zeros in the mean
-    (keras-team/keras#19721, fixed by keras-team/keras#23233); TensorFlow and JAX divide by
+    padding rows or columns) with copies of the edge rows or columns and counts them in the
+    mean (fixed after 3.15 by keras-team/keras#23233); TensorFlow and JAX divide by
     the real cells only. The same mean from "valid" layers: the window sums of the
     zero-padded input divided by the window sums of zero-padded ones.
     """
@@ -225,3 +225,17 @@ def test_conv2d_without_im2col_gives_the_same_result(monkeypatch, padding, strid
     monkeypatch.setattr(conv, "_IM2COL_MAX_ELEMENTS", 0)
     np.testing.assert_allclose(d2lite.conv2d(x, kernel, stride=stride, padding=padding), with_im2col,
                                atol=1e-5, rtol=1e-5)
+
+
+def test_compiled_cache_clear_runs_the_python_code_again(monkeypatch):
+    """After `_compiled.cache_clear()` conv2d runs its Python code again: on JAX a new trace
+    (jax.jit shares its traces between wrappers of one function), elsewhere a plain call."""
+    x = RNG.normal(size=(1, 6, 6, 3)).astype("float32")
+    kernel = RNG.normal(size=(3, 3, 3, 2)).astype("float32")
+    expected = ops.convert_to_numpy(d2lite.conv2d(x, kernel))  # compiled once on JAX
+    calls, original = [], conv._im2col
+    monkeypatch.setattr(conv, "_im2col", lambda *args: calls.append(1) or original(*args))
+    conv._compiled.cache_clear()
+    np.testing.assert_allclose(d2lite.conv2d(x, kernel), expected, atol=1e-5)
+    conv._compiled.cache_clear()
+    assert len(calls) == 1
