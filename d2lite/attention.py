@@ -141,7 +141,7 @@ def additive_scores(queries, keys, w_query, w_key, v):
             raise ValueError(f"{name} must have shape ({rows}, {u}), got {_shape(weight)}")
     q = ops.matmul(queries, w_query)[:, :, None, :]  # (batch, n_q, 1, u)
     k = ops.matmul(keys, w_key)[:, None, :, :]  # (batch, 1, m, u)
-    return ops.sum(ops.tanh(q + k) * v, axis=-1)
+    return ops.sum(ops.multiply(ops.tanh(q + k), v), axis=-1)
 
 
 def masked_softmax(scores, mask=None):

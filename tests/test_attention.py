@@ -73,6 +73,19 @@ def test_additive_scores_match_a_loop():
                 assert abs(got[b, i, j] - expected) < 1e-4
 
 
+def test_additive_scores_of_layer_outputs_with_numpy_weights():
+    """Queries and keys straight from layers (on PyTorch: tensors in an autograd graph,
+    which NumPy cannot read) with NumPy weights, as chapter 10 calls it."""
+    x = normal(2, 5, 6)
+    k = keras.layers.Dense(6)(x)  # (2, 5, 6)
+    q = keras.layers.Dense(4)(x[:, :3])  # (2, 3, 4)
+    wq, wk, v = normal(4, 8), normal(6, 8), normal(8)
+    got = to_np(att.additive_scores(q, k, wq, wk, v))
+    q_, k_ = to_np(q), to_np(k)
+    expected = np.tanh((q_ @ wq)[:, :, None] + (k_ @ wk)[:, None]) @ v
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda: att.regions(normal(3, 4, 5)), r"feature_map must have shape \(batch, h, w, c\)"),
     (lambda: att.dot_scores(normal(2, 4), normal(2, 5, 4)),
