@@ -240,6 +240,19 @@ def test_status_page_lists_every_chapter_as_executed_with_the_versions():
         assert re.search(rf"{name}\s+{re.escape(version)}", text), f"{name} {version} not on the page"
 
 
+def test_status_page_renders_the_backend_tables_as_tables():
+    """The per-backend chapter times and LeNet speeds (Markdown output of a cell) are HTML
+    tables, not pipe-separated text."""
+    main = _main(_page("book/status"))
+    assert "|---" not in main.get_text(), "a Markdown table was rendered as text"
+    results = json.loads((ROOT / "bench" / "results" / "chapter_times.json").read_text())
+    backends = [b for b in ("tensorflow", "jax", "torch") if b in results["backends"]]
+    headers = [[th.get_text(strip=True) for th in t.select("thead th")] for t in main.select("table")]
+    assert ["chapter", *backends] in headers, headers
+    if (ROOT / "bench" / "results" / "backends.json").exists():
+        assert ["backend", "classic LeNet", "modern LeNet"] in headers, headers
+
+
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_no_reference_reads_exercise_twice(doc):
     """{ref} to an exercise renders "Exercise 5.1": the text must not say "exercise" again."""
