@@ -51,6 +51,7 @@ def _buttons_to(buttons, url_part: str):
             yield from _buttons_to(button.get("buttons"), url_part)
 
 
+STATUS_DOC = "book/status"  # the execution status page, rebuilt on every build
 DOWNLOADS = "notebooks"  # the downloadable notebooks' folder inside the HTML output
 # sphinx-book-theme's buttons that lead to a page's sources (with their solutions)
 SOURCE_BUTTONS = ("download-source-button", "download-notebook-button", "source-file-button",
@@ -163,6 +164,12 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _reread_status(app, env, added, changed, removed):
+    """Read (and so execute) the status page on every build: it reports the build's
+    versions and the measurements in bench/results/, which change without its source."""
+    return [STATUS_DOC] if STATUS_DOC in env.found_docs else []
+
+
 def _tag_edition(app, config):
     if config.d2lite_student_edition:
         app.tags.add("student")
@@ -179,5 +186,6 @@ def setup(app):
     app.connect("html-page-context", _erratum_form, priority=902)
     app.connect("html-page-context", _unique_scripts, priority=999)
     app.connect("config-inited", _tag_edition)
+    app.connect("env-get-outdated", _reread_status)
     app.add_transform(RemoveSolutions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
