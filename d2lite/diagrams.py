@@ -714,10 +714,15 @@ def _activation_name(layer) -> str | None:
     return None if name in (None, "linear") else name
 
 
+_DESCRIBED = ("kernel_size", "filters", "strides", "padding", "pool_size", "units", "rate")
+
+
 def _describe(layer) -> str:
     """'Conv2D 5×5, 6 channels, padding same', 'AveragePooling2D 2×2', 'Dense 120', ..."""
     name = type(layer).__name__
-    cfg = layer.get_config()
+    # The layer's attributes, not get_config(): on JAX and PyTorch, Keras's serialisation
+    # imports TensorFlow when it is installed, and with it TensorFlow's start-up logs.
+    cfg = {key: getattr(layer, key) for key in _DESCRIBED if hasattr(layer, key)}
     if "Conv" in name and "kernel_size" in cfg:
         text = f"{name} {_pair_text(cfg['kernel_size'])}, {cfg['filters']} channels"
         if tuple(cfg.get("strides", (1, 1))) != (1, 1):
@@ -730,7 +735,7 @@ def _describe(layer) -> str:
     elif name == "Dense":
         text = f"Dense {cfg['units']}"
     elif name == "Activation":
-        text = str(cfg.get("activation"))
+        text = getattr(layer.activation, "__name__", str(layer.activation))
     elif name == "BatchNormalization":
         text = "batch norm"
     elif name == "Dropout":

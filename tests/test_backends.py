@@ -23,6 +23,7 @@ hist = d2lite.train(d2lite.models.lenet(), data, epochs=2, batch_size=64, live=F
                     optimizer="adam",
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 g = d2lite.grad(lambda x: keras.ops.sum(x ** 2), [1.0, 2.0])
+d2lite.diagrams.network_flow(d2lite.models.lenet())  # describes every layer
 print("BACKEND", keras.backend.backend())
 print("DEVICE", hist.device)
 print("GRAD", list(g))
